@@ -1,0 +1,29 @@
+# Two entry points for a fresh machine (only Python 3.11+ and make needed):
+#   make run   - create .venv, install, run the Clover scenario (results/clover/)
+#   make test  - create .venv, install, run the whole test suite
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: setup run test bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+run: setup
+	$(BIN)/clover-sim run scenarios/clover.toml
+
+test: setup
+	$(BIN)/python -m pytest
+
+bench: setup
+	$(BIN)/python benchmarks/year.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -1,0 +1,168 @@
+"""Command line: ``clover-sim`` (also ``python -m sim``).
+
+The only module that prints or exits. Exit codes: 0 success, 2 bad input (one line naming the
+file, the field and the problem; nothing written), 1 internal error (a short message; the
+traceback only with ``--debug``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+
+from sim.scenario import Scenario, ScenarioError, load_scenario
+
+__all__ = ["main"]
+
+EXIT_OK, EXIT_INTERNAL, EXIT_INPUT = 0, 1, 2
+
+#: KPIs shown at the end of a run, in this order (per-site KPIs follow).
+_HEADLINE = (
+    "cost_eur_per_year",
+    "energy_mwh_per_year",
+    "co2_t_per_year",
+    "stored_pb_total",
+    "stored_pb_outside_eea",
+    "eea_residency_share",
+    "transfer_tb_out_of_eea_per_year",
+    "user_rtt_ms_p50",
+    "user_rtt_ms_p95",
+)
+
+
+class InputError(Exception):
+    """Bad command-line input that is not about a scenario field."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="clover-sim", description="Data residency placement simulator (Project Clover).")
+    p.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def scenario_args(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("scenario", type=Path, help="scenario TOML file")
+        sp.add_argument(
+            "--set",
+            dest="overrides",
+            action="append",
+            default=[],
+            metavar="KEY=VALUE",
+            help="override a dotted scenario key, e.g. --set population.mau=180000000 (repeatable)",
+        )
+        sp.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+
+    run = sub.add_parser("run", help="run a scenario and write results")
+    scenario_args(run)
+    run.add_argument("--replications", type=int, default=1, help="independent replications (default 1)")
+    run.add_argument("--seed", type=int, default=None, help="root seed (default: the scenario's seed)")
+    run.add_argument("--out", type=Path, default=None, help="results folder (default results/<scenario name>)")
+    run.add_argument("--no-charts", action="store_true", help="skip the PNG charts")
+
+    val = sub.add_parser("validate", help="check a scenario file without running it")
+    scenario_args(val)
+    return p
+
+
+def _safe_out(out: Path | None, scenario: Scenario) -> Path:
+    """Resolve the results folder; refuse paths that escape where results belong."""
+    if out is None:
+        return Path("results") / scenario.name
+    if not out.is_absolute():
+        cwd = Path.cwd().resolve()
+        resolved = (cwd / out).resolve()
+        if resolved != cwd and cwd not in resolved.parents:
+            raise InputError(f"--out: {out} escapes the working directory; give a folder inside it or an absolute path")
+        if resolved == cwd:
+            raise InputError(f"--out: {out} is the working directory itself; name a results folder")
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out: {out} exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()) and not (out / "summary.json").exists():
+        raise InputError(f"--out: {out} is a non-empty folder that holds no results; refusing to replace it")
+    return out
+
+
+def _fmt(value: float) -> str:
+    a = abs(value)
+    if a >= 1e9:
+        return f"{value / 1e9:,.3f} bn"
+    if a >= 1e6:
+        return f"{value / 1e6:,.2f} M"
+    if a >= 1e4:
+        return f"{value:,.0f}"
+    return f"{value:,.3g}" if a < 1 else f"{value:,.2f}"
+
+
+def _print_kpis(results: object) -> None:
+    table = results.kpi_summary()  # type: ignore[attr-defined]
+    order = [n for n in _HEADLINE if n in set(table["name"])] + [n for n in table["name"] if "." in n]
+    rows = table.set_index("name").loc[order]
+    width = max(len(n) for n in order)
+    print(f"{'KPI':<{width}}  {'mean':>14}  {'95 % interval':>29}  unit")
+    for name, row in rows.iterrows():
+        ci = f"[{_fmt(row.ci95_low)}, {_fmt(row.ci95_high)}]"
+        print(f"{name:<{width}}  {_fmt(row['mean']):>14}  {ci:>29}  {row.unit}")
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    sc = load_scenario(args.scenario, args.overrides)
+    print(f"{args.scenario}: ok (scenario {sc.name!r}, policy {sc.policy.placement}, {len(sc.sites)} sites)")
+    return EXIT_OK
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from sim.experiment import simulate
+    from sim.model.world import ModelInputError
+    from sim.report.files import write_results
+
+    if args.replications < 1:
+        raise InputError(f"--replications: must be >= 1 (got {args.replications})")
+    if args.seed is not None and args.seed < 0:
+        raise InputError(f"--seed: must be >= 0 (got {args.seed})")
+    sc = load_scenario(args.scenario, args.overrides)
+    out = _safe_out(args.out, sc)
+    started = time.perf_counter()
+
+    def progress(done: int, total: int) -> None:
+        if sys.stderr.isatty() and total > 1:
+            print(f"\rreplication {done}/{total}", end="" if done < total else "\n", file=sys.stderr, flush=True)
+
+    try:
+        results = simulate(sc, replications=args.replications, seed=args.seed, progress=progress)
+    except ModelInputError as exc:
+        raise ScenarioError(str(args.scenario), exc.field, exc.problem) from None
+    write_results(results, out, with_charts=not args.no_charts)
+    elapsed = time.perf_counter() - started
+    print(f"scenario {sc.name}: {args.replications} replication(s), seed {results.seed}, {elapsed:.1f} s -> {out}")
+    _print_kpis(results)
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``clover-sim`` command; returns the exit code."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    handlers = {"run": _cmd_run, "validate": _cmd_validate}
+    try:
+        return handlers[args.command](args)
+    except ScenarioError as exc:
+        print(f"clover-sim: error: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except InputError as exc:
+        print(f"clover-sim: error: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except KeyboardInterrupt:
+        print("clover-sim: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the boundary that turns crashes into exit 1
+        if args.debug:
+            traceback.print_exc()
+        print(f"clover-sim: internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,167 @@
+"""Yearly operating cost and carbon from metered quantities (pure functions).
+
+Per site:
+    energy      = sum over steps of IT kW x step hours x PUE x energy price, annualised
+    servers     = provisioned servers x server price / amortisation years
+    storage     = peak stored raw TB x price per TB / amortisation years
+    colocation  = provisioned IT kW (servers at full power + storage at peak) x EUR/kW-month x 12
+    network     = GB leaving the site x price (inter-site for replication and migration,
+                  internet egress for reads and exports; ingress is free), annualised
+    staff       = site staff FTE x loaded cost per FTE
+Programme-wide (site "programme"):
+    staff       = central data-security organisation FTE x loaded cost per FTE
+    oversight   = the third-party monitoring contract (when a gateway runs)
+    gateway     = gateway reviewers FTE x loaded cost per FTE (when a gateway runs)
+Carbon = facility energy x grid intensity of the site.
+
+"Annualised" = metered over the horizon x (365.25 days / horizon).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from sim.metrics import Meters
+from sim.model.datacenter import it_power_kw, provisioned_servers
+from sim.scenario import Scenario
+
+__all__ = ["SiteLoad", "site_load", "cost_table", "YEAR_S", "annualise", "gateway_active", "co2_t_per_year"]
+
+YEAR_S = 365.25 * 86400.0
+
+_INTER_SITE_KINDS = ("replication", "migration")
+_EGRESS_KINDS = ("read", "export")
+
+
+@dataclass(frozen=True)
+class SiteLoad:
+    """IT load and energy of every site over a run.
+
+    Attributes:
+        servers: (S,) provisioned servers.
+        it_kw: (T, S) IT power per step.
+        provisioned_kw: (S,) servers at full power plus storage at its peak.
+        it_kwh: (S,) IT energy over the run.
+        facility_kwh: (S,) IT energy x PUE over the run.
+        peak_stored_tb: (S,) largest raw stored TB during the run.
+    """
+
+    servers: NDArray[np.float64]
+    it_kw: NDArray[np.float64]
+    provisioned_kw: NDArray[np.float64]
+    it_kwh: NDArray[np.float64]
+    facility_kwh: NDArray[np.float64]
+    peak_stored_tb: NDArray[np.float64]
+
+
+def annualise(value: float | NDArray[np.float64], horizon_s: float) -> float | NDArray[np.float64]:
+    """Scale a quantity metered over ``horizon_s`` to one year."""
+    return value * (YEAR_S / horizon_s)
+
+
+def site_load(m: Meters, scenario: Scenario) -> SiteLoad:
+    """Size the fleet and integrate IT power from the meters."""
+    busy = m.busy_cores
+    servers = provisioned_servers(busy.max(axis=0), scenario.compute)
+    stored_tb = m.stored_gb.sum(axis=1) / 1000.0  # (T, S)
+    it_kw = it_power_kw(servers, busy, stored_tb, scenario.compute, scenario.storage)
+    peak_tb = stored_tb.max(axis=0)
+    provisioned_kw = (servers * scenario.compute.server_max_w + peak_tb * scenario.storage.w_per_tb) / 1000.0
+    it_kwh = (it_kw * (m.dt_s / 3600.0)[:, None]).sum(axis=0)
+    pue = np.array([scenario.sites[s].pue for s in m.sites])
+    return SiteLoad(servers, it_kw, provisioned_kw, it_kwh, it_kwh * pue, peak_tb)
+
+
+def _network_gb_by_site(m: Meters, sites: list[str]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    cols = m.flows.columns()
+    inter = np.zeros(len(sites))
+    egress = np.zeros(len(sites))
+    index = {s: i for i, s in enumerate(sites)}
+    for src, kind, gb in zip(cols["source"], cols["kind"], cols["gb"], strict=True):
+        i = index.get(src)
+        if i is None:
+            continue
+        if kind in _INTER_SITE_KINDS:
+            inter[i] += gb
+        elif kind in _EGRESS_KINDS:
+            egress[i] += gb
+    return inter, egress
+
+
+def cost_table(m: Meters, scenario: Scenario, load: SiteLoad | None = None) -> pd.DataFrame:
+    """Yearly cost per site and category.
+
+    Returns:
+        Columns: site, category, eur_per_year, quantity, unit (the metered quantity the cost
+        comes from, so every figure can be traced).
+    """
+    load = load or site_load(m, scenario)
+    sc = scenario
+    rows: list[tuple[str, str, float, float, str]] = []
+    inter_gb, egress_gb = _network_gb_by_site(m, m.sites)
+    for i, site_id in enumerate(m.sites):
+        site = sc.sites[site_id]
+        kwh_year = float(annualise(load.facility_kwh[i], m.horizon_s))
+        rows.append((site_id, "energy", kwh_year * site.energy_price_eur_per_kwh, kwh_year, "facility kWh/yr"))
+        rows.append(
+            (
+                site_id,
+                "servers",
+                load.servers[i] * sc.compute.server_capex_eur / sc.compute.server_amortisation_years,
+                float(load.servers[i]),
+                "servers",
+            )
+        )
+        rows.append(
+            (
+                site_id,
+                "storage",
+                load.peak_stored_tb[i] * sc.storage.capex_eur_per_tb / sc.storage.amortisation_years,
+                float(load.peak_stored_tb[i]),
+                "peak raw TB",
+            )
+        )
+        rows.append(
+            (
+                site_id,
+                "colocation",
+                load.provisioned_kw[i] * sc.costs.colocation_eur_per_kw_month * 12.0,
+                float(load.provisioned_kw[i]),
+                "provisioned IT kW",
+            )
+        )
+        inter_year = float(annualise(inter_gb[i], m.horizon_s))
+        egress_year = float(annualise(egress_gb[i], m.horizon_s))
+        rows.append(
+            (
+                site_id,
+                "network",
+                inter_year * sc.network.inter_site_eur_per_gb + egress_year * sc.network.internet_egress_eur_per_gb,
+                inter_year + egress_year,
+                "GB/yr leaving the site",
+            )
+        )
+        rows.append((site_id, "staff", site.staff_fte * sc.costs.staff_eur_per_fte_year, site.staff_fte, "FTE"))
+    fte = sc.costs.programme_staff_fte
+    rows.append(("programme", "staff", fte * sc.costs.staff_eur_per_fte_year, fte, "FTE"))
+    if gateway_active(sc):
+        gw = sc.gateway
+        rows.append(("programme", "oversight", gw.oversight_eur_per_year, 1.0, "contract"))
+        rows.append(("programme", "gateway", gw.staff_fte * sc.costs.staff_eur_per_fte_year, gw.staff_fte, "FTE"))
+    return pd.DataFrame(rows, columns=["site", "category", "eur_per_year", "quantity", "unit"])
+
+
+def gateway_active(scenario: Scenario) -> bool:
+    """Whether the security gateway (and its oversight contract) runs in this scenario."""
+    return scenario.gateway.enabled and scenario.policy.transfer != "open"
+
+
+def co2_t_per_year(m: Meters, scenario: Scenario, load: SiteLoad) -> NDArray[np.float64]:
+    """(S,) tonnes of CO2 per year: facility energy x grid intensity."""
+    g = np.array([scenario.sites[s].grid_gco2_per_kwh for s in m.sites])
+    return np.asarray(annualise(load.facility_kwh * g / 1e6, m.horizon_s))
+

@@ -1,0 +1,211 @@
+"""Placement policies: which sites serve each country's requests and hold each class's copies.
+
+A policy is any object with ``name`` and ``place(ctx) -> Placement`` (:class:`PlacementPolicy`).
+Policies register themselves by name in :data:`POLICIES`; ``policy.placement`` in a scenario picks
+one, so new policies need no change to the world.
+
+Shapes: C countries, K data classes, S sites (in the order of ``policy.sites``).
+``Placement.serve`` is (C, S), each row a split of requests summing to 1. ``Placement.store`` is
+(C, K, S): the number of copies of that country's class-k bytes on each site, each entry in
+[0, 1] (a site holds at most one copy), summing over sites to the class's replica count (or the
+number of usable sites, if fewer).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = [
+    "PlacementContext",
+    "Placement",
+    "PlacementPolicy",
+    "NoSiteAvailable",
+    "POLICIES",
+    "register_policy",
+    "get_policy",
+    "spread_copies",
+]
+
+
+@dataclass(frozen=True)
+class PlacementContext:
+    """What a policy may look at when it decides.
+
+    Attributes:
+        countries: ISO-2 codes (C).
+        classes: data class names (K).
+        class_eea_only: (K,) True where the class must stay in the EEA.
+        replicas: (K,) copies wanted per class.
+        sites: site ids (S), in the scenario's order of preference.
+        site_eea: (S,) True for sites in the EEA.
+        site_available: (S,) True where the site is online and not down now.
+        site_it_mw: (S,) contracted IT power, MW.
+        rtt_ms: (C, S) modelled round trip from each country to each site.
+        demand_share: (C,) share of users per country.
+    """
+
+    countries: list[str]
+    classes: list[str]
+    class_eea_only: NDArray[np.bool_]
+    replicas: NDArray[np.int64]
+    sites: list[str]
+    site_eea: NDArray[np.bool_]
+    site_available: NDArray[np.bool_]
+    site_it_mw: NDArray[np.float64]
+    rtt_ms: NDArray[np.float64]
+    demand_share: NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class Placement:
+    """A placement decision (see the module docstring for shapes)."""
+
+    serve: NDArray[np.float64]
+    store: NDArray[np.float64]
+
+    def same_as(self, other: Placement | None) -> bool:
+        """True if ``other`` is the same decision (to 1e-12)."""
+        return (
+            other is not None
+            and np.allclose(self.serve, other.serve, rtol=0, atol=1e-12)
+            and np.allclose(self.store, other.store, rtol=0, atol=1e-12)
+        )
+
+
+class NoSiteAvailable(RuntimeError):
+    """The policy has no usable site at this moment (all offline or not yet built)."""
+
+
+class PlacementPolicy(Protocol):
+    """What the world needs from a placement policy."""
+
+    name: str
+
+    def place(self, ctx: PlacementContext) -> Placement:
+        """Decide serving shares and copies; raise :class:`NoSiteAvailable` if it cannot."""
+        ...
+
+
+POLICIES: dict[str, Callable[[], PlacementPolicy]] = {}
+
+
+def register_policy(name: str) -> Callable[[type], type]:
+    """Class decorator that adds a policy to :data:`POLICIES` under ``name``."""
+
+    def deco(cls: type) -> type:
+        cls.name = name
+        POLICIES[name] = cls
+        return cls
+
+    return deco
+
+
+def get_policy(name: str) -> PlacementPolicy:
+    """Instantiate the policy registered as ``name``.
+
+    Raises:
+        KeyError: with the list of known names.
+    """
+    try:
+        return POLICIES[name]()
+    except KeyError:
+        raise KeyError(f"unknown placement policy {name!r}; known: {sorted(POLICIES)}") from None
+
+
+def spread_copies(weights: NDArray[np.float64], copies: int) -> NDArray[np.float64]:
+    """Split ``copies`` over sites in proportion to ``weights`` with at most one copy per site.
+
+    Water-filling: x_s = min(1, theta * w_s) with sum x_s = min(copies, number of w_s > 0).
+    """
+    w = np.asarray(weights, dtype=float)
+    usable = w > 0
+    target = float(min(copies, int(usable.sum())))
+    x = np.zeros_like(w)
+    if target == 0:
+        return x
+    capped = np.zeros_like(usable)
+    while True:
+        free = usable & ~capped
+        remaining = target - capped.sum()
+        x[capped] = 1.0
+        x[free] = w[free] * remaining / w[free].sum()
+        over = free & (x > 1.0)
+        if not over.any():
+            return x
+        capped |= over
+
+
+def _nearest(ctx: PlacementContext, eligible: NDArray[np.bool_]) -> NDArray[np.int64]:
+    rtt = np.where(eligible[None, :], ctx.rtt_ms, np.inf)
+    return np.argsort(rtt, axis=1, kind="stable")
+
+
+def _eligible_or_raise(ctx: PlacementContext, eligible: NDArray[np.bool_], what: str) -> None:
+    if not eligible.any():
+        raise NoSiteAvailable(f"no {what} site among policy.sites is available")
+
+
+@register_policy("pre_clover")
+class PreClover:
+    """The legacy layout: every request served by the first available site in ``policy.sites``,
+    copies on the first ``replicas`` available sites in that order (e.g. virginia, singapore).
+    Residency is not considered."""
+
+    name = "pre_clover"
+
+    def place(self, ctx: PlacementContext) -> Placement:
+        eligible = ctx.site_available
+        _eligible_or_raise(ctx, eligible, "available")
+        order = np.flatnonzero(eligible)
+        C, K, S = len(ctx.countries), len(ctx.classes), len(ctx.sites)
+        serve = np.zeros((C, S))
+        serve[:, order[0]] = 1.0
+        store = np.zeros((C, K, S))
+        for k in range(K):
+            store[:, k, order[: ctx.replicas[k]]] = 1.0
+        return Placement(serve, store)
+
+
+@register_policy("clover")
+class Clover:
+    """Project Clover: EEA sites only, load split in proportion to contracted IT MW so no site
+    is overloaded; copies spread the same way on distinct sites. Non-EEA sites are never used."""
+
+    name = "clover"
+
+    def place(self, ctx: PlacementContext) -> Placement:
+        eligible = ctx.site_available & ctx.site_eea
+        _eligible_or_raise(ctx, eligible, "available EEA")
+        w = np.where(eligible, ctx.site_it_mw, 0.0)
+        C, K = len(ctx.countries), len(ctx.classes)
+        serve = np.tile(w / w.sum(), (C, 1))
+        store = np.stack([np.tile(spread_copies(w, int(r)), (C, 1)) for r in ctx.replicas], axis=1)
+        return Placement(serve, store)
+
+
+@register_policy("nearest_eea")
+class NearestEEA:
+    """Each country served by its nearest available EEA site (by modelled RTT); copies on the
+    nearest ``replicas`` EEA sites. Capacity is not considered (overload shows in the KPIs)."""
+
+    name = "nearest_eea"
+
+    def place(self, ctx: PlacementContext) -> Placement:
+        eligible = ctx.site_available & ctx.site_eea
+        _eligible_or_raise(ctx, eligible, "available EEA")
+        n_ok = int(eligible.sum())
+        order = _nearest(ctx, eligible)
+        C, K, S = len(ctx.countries), len(ctx.classes), len(ctx.sites)
+        serve = np.zeros((C, S))
+        serve[np.arange(C), order[:, 0]] = 1.0
+        store = np.zeros((C, K, S))
+        for k in range(K):
+            r = min(int(ctx.replicas[k]), n_ok)
+            for j in range(r):
+                store[np.arange(C), k, order[:, j]] = 1.0
+        return Placement(serve, store)

@@ -1,0 +1,147 @@
+"""European user demand: requests per country per time step, in local time.
+
+Monthly active users per country grow at a compound rate; daily-active users are a fixed share
+of them. Expected requests in a step are DAU x requests per DAU per day x step length (days) x
+the diurnal weight of the country's local hour x the weekly weight of its local weekday (both
+normalised to mean 1). Counts are Poisson around that expectation, drawn in one vectorised call
+from the component's own generator. Bytes written and read scale with the request counts, so the
+noise carries through to storage and transfers.
+
+Units: time in s from the scenario start, requests as counts, users as persons.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from sim import reference
+from sim.scenario import Scenario
+
+__all__ = ["TimeGrid", "Demand", "time_grid", "utc_offsets_h", "demand_profile", "draw_demand"]
+
+
+@dataclass(frozen=True)
+class TimeGrid:
+    """Step boundaries of a run.
+
+    Attributes:
+        start_utc: the run's start.
+        edges_s: (T+1,) step edges in s from the start; the last step may be shorter.
+    """
+
+    start_utc: dt.datetime
+    edges_s: NDArray[np.float64]
+
+    @property
+    def n_steps(self) -> int:
+        """Number of steps T."""
+        return len(self.edges_s) - 1
+
+    @property
+    def dt_s(self) -> NDArray[np.float64]:
+        """(T,) step lengths in s."""
+        return np.diff(self.edges_s)
+
+    @property
+    def mid_s(self) -> NDArray[np.float64]:
+        """(T,) step midpoints in s."""
+        return 0.5 * (self.edges_s[:-1] + self.edges_s[1:])
+
+    def step_at(self, t_s: float) -> int:
+        """Index of the first step edge at or after ``t_s`` (clamped to [0, T])."""
+        return int(np.clip(np.searchsorted(self.edges_s, t_s - 1e-6), 0, self.n_steps))
+
+    def timestamps(self, t_s: NDArray[np.float64]) -> NDArray[np.datetime64]:
+        """Convert seconds from the start to UTC ``datetime64[s]`` values."""
+        base = np.datetime64(self.start_utc.replace(tzinfo=None), "s")
+        return base + np.round(t_s).astype("timedelta64[s]")
+
+
+def time_grid(scenario: Scenario) -> TimeGrid:
+    """Build the step grid for a scenario (``time.step_minutes`` over ``time.horizon_days``)."""
+    step_s = scenario.time.step_minutes * 60.0
+    horizon_s = scenario.horizon_s
+    n = max(1, math.ceil(horizon_s / step_s - 1e-9))
+    edges = np.minimum(np.arange(n + 1) * step_s, horizon_s)
+    return TimeGrid(scenario.start_utc, edges)
+
+
+def _last_sunday_utc(year: int, month: int) -> dt.datetime:
+    day = dt.date(year, month + 1, 1) - dt.timedelta(days=1) if month < 12 else dt.date(year, 12, 31)
+    day -= dt.timedelta(days=(day.weekday() - 6) % 7)
+    return dt.datetime(day.year, day.month, day.day, 1, tzinfo=dt.UTC)
+
+
+def utc_offsets_h(grid: TimeGrid, countries: list[str], t_s: NDArray[np.float64]) -> NDArray[np.float64]:
+    """(T, C) UTC offset in hours at each time, with the EU summer-time rule where it applies.
+
+    EU rule: summer time from the last Sunday of March to the last Sunday of October, both at
+    01:00 UTC.
+    """
+    table = reference.countries()
+    std = np.array([table[c].utc_offset_std_h for c in countries])
+    dst = np.array([table[c].observes_dst for c in countries])
+    start_year = grid.start_utc.year
+    end_year = (grid.start_utc + dt.timedelta(seconds=float(grid.edges_s[-1]))).year
+    summer = np.zeros(len(t_s), dtype=bool)
+    for year in range(start_year, end_year + 1):
+        a = (_last_sunday_utc(year, 3) - grid.start_utc).total_seconds()
+        b = (_last_sunday_utc(year, 10) - grid.start_utc).total_seconds()
+        summer |= (t_s >= a) & (t_s < b)
+    return std[None, :] + (summer[:, None] & dst[None, :]).astype(float)
+
+
+def demand_profile(scenario: Scenario, grid: TimeGrid) -> NDArray[np.float64]:
+    """(T, C) relative activity (mean ~1 over a week) at each step midpoint in local time."""
+    pop = scenario.population
+    diurnal = np.asarray(pop.diurnal_profile, dtype=float)
+    diurnal = diurnal / diurnal.mean()
+    weekly = np.asarray(pop.weekly_profile, dtype=float)
+    weekly = weekly / weekly.mean()
+    mid = grid.mid_s
+    local_s = mid[:, None] + utc_offsets_h(grid, pop.countries, mid) * 3600.0
+    start_weekday = grid.start_utc.weekday()
+    hours = np.floor(local_s / 3600.0).astype(np.int64)
+    hour_of_day = hours % 24
+    weekday = (start_weekday + hours // 24) % 7
+    return diurnal[hour_of_day] * weekly[weekday]
+
+
+@dataclass(frozen=True)
+class Demand:
+    """User demand over a run.
+
+    Attributes:
+        countries: ISO-2 codes (C).
+        mau: (T, C) monthly active users at each step.
+        expected_requests: (T, C) Poisson means.
+        requests: (T, C) drawn request counts (float64 holding integers).
+    """
+
+    countries: list[str]
+    mau: NDArray[np.float64]
+    expected_requests: NDArray[np.float64]
+    requests: NDArray[np.float64]
+
+
+def draw_demand(scenario: Scenario, grid: TimeGrid, rng: np.random.Generator) -> Demand:
+    """Draw request counts for every step and country.
+
+    Args:
+        scenario: the resolved scenario.
+        grid: the step grid.
+        rng: the traffic component's generator (its only source of randomness).
+    """
+    pop = scenario.population
+    shares = np.array([pop.shares[c] for c in pop.countries])
+    years = grid.mid_s / (365.25 * 86400.0)
+    mau = pop.mau * shares[None, :] * ((1.0 + pop.growth_per_year) ** years)[:, None]
+    dau = mau * pop.daily_active_ratio
+    expected = dau * pop.requests_per_dau_per_day * (grid.dt_s / 86400.0)[:, None] * demand_profile(scenario, grid)
+    requests = rng.poisson(expected).astype(np.float64)
+    return Demand(list(pop.countries), mau, expected, requests)

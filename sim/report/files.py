@@ -1,0 +1,102 @@
+"""Writing a run's results to disk, atomically.
+
+Everything is written into a temporary folder next to the destination and renamed into place
+at the end, so an interrupted or failed run never leaves a half-written results folder.
+
+Layout of a results folder (see results/README.md):
+    summary.json        scenario, seed, replications, start, end, KPIs (mean and 95 % interval),
+                        the resolved scenario
+    kpis.csv            the same KPIs as a table
+    placement.csv       time, site, data_class, stored_tb (daily, per replication)
+    transfers.csv       monthly flows: source, destination, data_class, kind, tb, border flags
+    latency.csv         country, site, rtt_ms, share_of_requests
+    costs.csv           site, category, eur_per_year (+ the metered quantity behind it)
+    *.png               charts
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from matplotlib.figure import Figure
+
+from sim.report import charts
+from sim.results import Results
+
+__all__ = ["write_results", "atomic_dir", "result_charts"]
+
+_PNG_META = {"Software": None}
+
+
+def atomic_dir(out: Path, fill: Callable[[Path], None]) -> Path:
+    """Create ``out`` by filling a temporary sibling folder and renaming it into place.
+
+    An existing ``out`` is replaced only after the new one is complete.
+    """
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o777 & ~umask)
+    try:
+        fill(tmp)
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+            os.replace(out, old / "x")
+            os.replace(tmp, out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+def result_charts(results: Results) -> dict[str, Figure]:
+    """The standard charts of a run (first replication's tables)."""
+    first = results.replications[0].tables
+    ref = results.scenario.costs.reference_eur_per_year
+    latency = first["latency"]
+    fibre = (
+        latency.assign(w=latency["fibre_min_ms"] * latency["share_of_requests"])
+        .groupby("country", as_index=False)["w"]
+        .sum()
+        .rename(columns={"w": "rtt_ms"})
+    )
+    return {
+        "stored_by_site.png": charts.stored_by_site_chart(first["placement"]),
+        "cost_by_site.png": charts.cost_by_site_chart(first["costs"], reference_eur_per_year=ref),
+        "rtt_by_country.png": charts.rtt_by_country_chart(latency, fibre_min=fibre),
+    }
+
+
+def write_results(results: Results, out: Path, *, with_charts: bool = True) -> Path:
+    """Write every file of a run into ``out`` atomically.
+
+    Args:
+        results: the run.
+        out: destination folder (replaced if it exists).
+        with_charts: also render the PNG charts.
+
+    Returns:
+        The destination folder.
+    """
+
+    def fill(tmp: Path) -> None:
+        summary = results.summary()
+        (tmp / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+        results.kpi_summary().to_csv(tmp / "kpis.csv", index=False)
+        for name in ("placement", "transfers", "latency", "costs"):
+            results.table(name).to_csv(tmp / f"{name}.csv", index=False)
+        if with_charts:
+            for filename, fig in result_charts(results).items():
+                fig.savefig(tmp / filename, dpi=110, metadata=_PNG_META)
+
+    return atomic_dir(out, fill)

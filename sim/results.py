@@ -1,0 +1,151 @@
+"""Results of a run: KPIs and tidy tables per replication, and their summary over replications.
+
+KPI names carry their unit (``_eur_per_year``, ``_pb``, ``_ms`` ...); per-site KPIs are
+``name.<site>``. Summaries give the mean and the 95 % Student-t interval over replications.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from sim import costs
+from sim.metrics import Meters, latency_table, placement_table, transfers_table, weighted_quantile
+from sim.model.network import endpoint_in_eea
+from sim.scenario import Scenario
+
+__all__ = ["KPI", "ReplicationResult", "Results", "replication_result", "t_interval"]
+
+
+@dataclass(frozen=True)
+class KPI:
+    """One KPI value of one replication."""
+
+    value: float
+    unit: str
+
+
+@dataclass(frozen=True)
+class ReplicationResult:
+    """KPIs and tables of one replication."""
+
+    kpis: dict[str, KPI]
+    tables: dict[str, pd.DataFrame]
+
+
+def t_interval(values: np.ndarray, confidence: float = 0.95) -> tuple[float, float, float]:
+    """Mean and two-sided Student-t interval; a single value gives a zero-width interval."""
+    x = np.asarray(values, dtype=float)
+    mean = float(x.mean())
+    if len(x) < 2:
+        return mean, mean, mean
+    half = float(stats.t.ppf(0.5 + confidence / 2, len(x) - 1) * x.std(ddof=1) / math.sqrt(len(x)))
+    return mean, mean - half, mean + half
+
+
+def replication_result(m: Meters, scenario: Scenario) -> ReplicationResult:
+    """Turn one replication's meters into KPIs and tidy tables."""
+    start = pd.Timestamp(scenario.time.start)
+    load = costs.site_load(m, scenario)
+    cost = costs.cost_table(m, scenario, load)
+    endpoints = set(m.sites) | set(m.countries) | {d.export_destination for d in scenario.data_classes.values()}
+    in_eea = {e: endpoint_in_eea(scenario, e) for e in endpoints}
+    transfers = transfers_table(m, start, in_eea)
+    latency = latency_table(m)
+    placement = placement_table(m, start)
+    tables = {"placement": placement, "transfers": transfers, "latency": latency, "costs": cost}
+
+    final = m.final_stock_gb  # (C, K, S)
+    site_eea = np.array([in_eea[s] for s in m.sites])
+    eea_only = np.array([scenario.data_classes[k].residency == "eea" for k in m.classes])
+    protected_total = final[:, eea_only, :].sum()
+    protected_out = final[:, eea_only, :][:, :, ~site_eea].sum()
+    rtt = m.rtt_ms.ravel()
+    weights = m.served_requests.ravel()
+    co2 = costs.co2_t_per_year(m, scenario, load)
+    horizon = m.horizon_s
+    leaving = transfers.loc[transfers["leaves_eea"], "tb"].sum()
+    k: dict[str, KPI] = {
+        "cost_eur_per_year": KPI(float(cost["eur_per_year"].sum()), "EUR/yr"),
+        "energy_mwh_per_year": KPI(float(costs.annualise(load.facility_kwh.sum(), horizon)) / 1000.0, "MWh/yr"),
+        "co2_t_per_year": KPI(float(co2.sum()), "t/yr"),
+        "stored_pb_total": KPI(float(final.sum()) / 1e6, "PB"),
+        "stored_pb_outside_eea": KPI(float(final[:, :, ~site_eea].sum()) / 1e6, "PB"),
+        "eea_residency_share": KPI(float(1.0 - protected_out / protected_total) if protected_total > 0 else 1.0, "share"),
+        "transfer_tb_out_of_eea_per_year": KPI(float(costs.annualise(leaving, horizon)), "TB/yr"),
+        "transfer_tb_blocked_per_year": KPI(float(costs.annualise(m.export_blocked_gb.sum() / 1000.0, horizon)), "TB/yr"),
+        "user_rtt_ms_p50": KPI(weighted_quantile(rtt, weights, 0.50), "ms"),
+        "user_rtt_ms_p95": KPI(weighted_quantile(rtt, weights, 0.95), "ms"),
+        "requests_per_year": KPI(float(costs.annualise(m.requests.sum(), horizon)), "requests/yr"),
+        "mau_end": KPI(float(m.mau[-1].sum()), "users"),
+    }
+    by_site = cost.groupby("site")["eur_per_year"].sum()
+    peak_mw = load.it_kw.max(axis=0) / 1000.0
+    for i, s in enumerate(m.sites):
+        k[f"stored_pb.{s}"] = KPI(float(final[:, :, i].sum()) / 1e6, "PB")
+        k[f"cost_eur_per_year.{s}"] = KPI(float(by_site.get(s, 0.0)), "EUR/yr")
+        k[f"it_mw_peak.{s}"] = KPI(float(peak_mw[i]), "MW")
+        k[f"it_mw_provisioned.{s}"] = KPI(float(load.provisioned_kw[i]) / 1000.0, "MW")
+        k[f"co2_t_per_year.{s}"] = KPI(float(co2[i]), "t/yr")
+    return ReplicationResult(k, tables)
+
+
+@dataclass
+class Results:
+    """All replications of one scenario.
+
+    Attributes:
+        scenario: the resolved scenario that was run.
+        seed: the root seed the replications were spawned from.
+        replications: per-replication KPIs and tables, in order.
+    """
+
+    scenario: Scenario
+    seed: int
+    replications: list[ReplicationResult] = field(default_factory=list)
+
+    def kpi_summary(self) -> pd.DataFrame:
+        """One row per KPI: name, mean, ci95_low, ci95_high, unit."""
+        names = list(self.replications[0].kpis)
+        rows = []
+        for name in names:
+            values = np.array([r.kpis[name].value for r in self.replications])
+            mean, lo, hi = t_interval(values)
+            rows.append((name, mean, lo, hi, self.replications[0].kpis[name].unit))
+        return pd.DataFrame(rows, columns=["name", "mean", "ci95_low", "ci95_high", "unit"])
+
+    def kpi(self, name: str) -> float:
+        """Mean of one KPI over the replications."""
+        return float(np.mean([r.kpis[name].value for r in self.replications]))
+
+    def table(self, name: str) -> pd.DataFrame:
+        """One tidy table over all replications, with a ``replication`` column first."""
+        frames = []
+        for i, r in enumerate(self.replications):
+            frame = r.tables[name].copy()
+            frame.insert(0, "replication", i)
+            frames.append(frame)
+        return pd.concat(frames, ignore_index=True)
+
+    def summary(self) -> dict[str, Any]:
+        """The ``summary.json`` document."""
+        sc = self.scenario
+        kpis = {
+            row.name: {"mean": row.mean, "ci95_low": row.ci95_low, "ci95_high": row.ci95_high, "unit": row.unit}
+            for row in self.kpi_summary().itertuples(index=False)
+        }
+        end = sc.start_utc + pd.Timedelta(seconds=sc.horizon_s)
+        return {
+            "scenario": sc.name,
+            "seed": self.seed,
+            "replications": len(self.replications),
+            "start": sc.start_utc.isoformat(),
+            "end": end.isoformat(),
+            "kpis": kpis,
+            "resolved_scenario": sc.model_dump(mode="json"),
+        }

@@ -1,0 +1,39 @@
+"""Shared fixtures: shipped scenarios on short horizons."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sim import load_scenario
+from sim.scenario import Scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIOS = ROOT / "scenarios"
+
+
+def short(path: str, *overrides: str, days: float = 7, step_minutes: float = 60) -> Scenario:
+    """Load a shipped scenario with a short horizon and coarse step (fast tests)."""
+    return load_scenario(
+        SCENARIOS / path,
+        [f"time.horizon_days={days}", f"time.step_minutes={step_minutes}", *overrides],
+    )
+
+
+@pytest.fixture
+def clover_short() -> Scenario:
+    return short("clover.toml")
+
+
+@pytest.fixture
+def write_toml(tmp_path: Path):
+    """Write a scenario file that extends the shipped base with extra TOML text."""
+
+    def _write(text: str, name: str = "s.toml", extends: bool = True) -> Path:
+        path = tmp_path / name
+        head = f'extends = "{(SCENARIOS / "clover.toml").as_posix()}"\n' if extends else ""
+        path.write_text(head + text, encoding="utf-8")
+        return path
+
+    return _write
