@@ -152,6 +152,7 @@ class DataClassSpec(_Model):
     export_share: float = Field(0.0, ge=0, le=1, description="share of written bytes sent out of the EEA")
     export_destination: str = Field("US", description="where exports go: US, SG, CN or other")
     protected: bool = Field(False, description="protected personal data (blocked by the strict transfer policy)")
+    distinct_countries: bool = Field(False, description="replicas must also be in distinct countries")
 
 
 class Site(_Model):
@@ -181,6 +182,24 @@ class PolicySpec(_Model):
     placement: str = Field(description="placement policy name (see sim.model.policy.POLICIES)")
     sites: list[str] = Field(min_length=1, description="site ids the policy may use, in order of preference")
     transfer: Literal["open", "gateway", "strict"] = "gateway"
+    failover: Literal["eea_only", "anywhere"] = Field(
+        "eea_only", description="when a site is down: serve from another EEA site only, or from anywhere"
+    )
+    weights: dict[Literal["cost", "carbon", "latency"], float] = Field(
+        default_factory=lambda: {"cost": 1.0, "carbon": 0.0, "latency": 0.0},
+        description="objective weights of the 'weighted' optimising policy",
+    )
+    max_rtt_ms_p95: float | None = Field(None, gt=0, description="p95 round-trip bound for every country (optimisers)")
+    max_rtt_ms_p95_by_country: dict[str, float] = Field(
+        default_factory=dict, description="per-country p95 round-trip bounds (override max_rtt_ms_p95)"
+    )
+
+    @field_validator("weights")
+    @classmethod
+    def _non_negative_weights(cls, v: dict[str, float]) -> dict[str, float]:
+        if any(w < 0 for w in v.values()) or sum(v.values()) <= 0:
+            raise ValueError("weights must be >= 0 with a positive sum")
+        return {"cost": 0.0, "carbon": 0.0, "latency": 0.0} | dict(v)
 
     @field_validator("placement")
     @classmethod

@@ -14,7 +14,7 @@ number of usable sites, if fewer).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
@@ -47,6 +47,22 @@ class PlacementContext:
         site_it_mw: (S,) contracted IT power, MW.
         rtt_ms: (C, S) modelled round trip from each country to each site.
         demand_share: (C,) share of users per country.
+        site_country: (S,) ISO-2 country of each site.
+        site_storage_pb: (S,) raw storage capacity, PB.
+        site_energy_eur_per_it_kwh: (S,) energy price x PUE.
+        site_gco2_per_it_kwh: (S,) grid intensity x PUE.
+        volume_gb: (C, K) one-copy bytes to plan for (stored now plus expected writes to the end
+            of the run, an upper bound that ignores deletion).
+        compute_mw: (C,) IT power, MW, that serving each country's peak needs (servers at full
+            power, sized at the target utilisation).
+        class_distinct_countries: (K,) replicas must be in distinct countries.
+        weights: objective weights {"cost", "carbon", "latency"} for weighted policies.
+        max_rtt_ms: (C,) p95 round-trip bound per country (inf where none).
+        colocation_eur_per_kw_month: colocation price (for cost objectives).
+        server_eur_per_mw_year: server amortisation per provisioned MW (for cost objectives).
+        storage_eur_per_gb_year: storage amortisation per stored GB (for cost objectives).
+        storage_w_per_gb: storage power per stored GB.
+        it_load_factor: mean IT power / provisioned IT power of compute (for energy objectives).
     """
 
     countries: list[str]
@@ -59,6 +75,20 @@ class PlacementContext:
     site_it_mw: NDArray[np.float64]
     rtt_ms: NDArray[np.float64]
     demand_share: NDArray[np.float64]
+    site_country: list[str] = field(default_factory=list)
+    site_storage_pb: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
+    site_energy_eur_per_it_kwh: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
+    site_gco2_per_it_kwh: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
+    volume_gb: NDArray[np.float64] = field(default_factory=lambda: np.zeros((0, 0)))
+    compute_mw: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
+    class_distinct_countries: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    weights: dict[str, float] = field(default_factory=lambda: {"cost": 1.0, "carbon": 0.0, "latency": 0.0})
+    max_rtt_ms: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
+    colocation_eur_per_kw_month: float = 0.0
+    server_eur_per_mw_year: float = 0.0
+    storage_eur_per_gb_year: float = 0.0
+    storage_w_per_gb: float = 0.0
+    it_load_factor: float = 0.6
 
 
 @dataclass(frozen=True)

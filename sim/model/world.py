@@ -115,6 +115,7 @@ class World:
             placement_changes_s=[],
         )
         self._volume_gb = np.zeros((C, K))  # one-copy volume per (country, class)
+        self._planning_inputs()
         self._segment: _Segment | None = None
 
     # ------------------------------------------------------------------------------------------
@@ -127,9 +128,26 @@ class World:
         month_start_s = ((months[starts].astype("datetime64[s]") - first) / np.timedelta64(1, "s")).astype(float)
         return starts.astype(np.int64), np.maximum(month_start_s, 0.0)
 
-    def _context(self) -> policies.PlacementContext:
+    def _planning_inputs(self) -> None:
+        """Demand figures a policy may plan with (expected values, never the random draws)."""
+        sc, comp = self.scenario, self.scenario.compute
+        expected = self.demand.expected_requests
+        self._req_after = np.cumsum(expected[::-1], axis=0)[::-1]  # expected requests from step t on
+        peak_cores = (expected / self.grid.dt_s[:, None]).max(axis=0) * comp.core_s_per_request
+        servers = peak_cores / (comp.server_cores * comp.target_utilisation)
+        self._compute_mw = servers * comp.server_max_w / 1e6
+        busy_share = (expected.sum(axis=1) / self.grid.dt_s).mean() / (expected.sum(axis=1) / self.grid.dt_s).max()
+        util = comp.target_utilisation * busy_share
+        self._it_load_factor = (comp.server_idle_w + (comp.server_max_w - comp.server_idle_w) * util) / comp.server_max_w
+
+    def _context(self, step: int = 0) -> policies.PlacementContext:
         sc = self.scenario
         shares = np.array([sc.population.shares[c] for c in self.countries])
+        future_req = self._req_after[step] if step < self.grid.n_steps else np.zeros(len(self.countries))
+        bounds = np.array(
+            [sc.policy.max_rtt_ms_p95_by_country.get(c, sc.policy.max_rtt_ms_p95 or np.inf) for c in self.countries]
+        )
+        site_specs = [sc.sites[s] for s in self.sites]
         return policies.PlacementContext(
             countries=self.countries,
             classes=self.classes,
@@ -141,6 +159,22 @@ class World:
             site_it_mw=np.array([sc.sites[s].it_mw_contracted for s in self.sites]),
             rtt_ms=self.rtt_ms,
             demand_share=shares,
+            site_country=[x.country for x in site_specs],
+            site_storage_pb=np.array([x.storage_pb_capacity for x in site_specs]),
+            site_energy_eur_per_it_kwh=np.array([x.energy_price_eur_per_kwh * x.pue for x in site_specs]),
+            site_gco2_per_it_kwh=np.array([x.grid_gco2_per_kwh * x.pue for x in site_specs]),
+            volume_gb=self._volume_gb + future_req[:, None] * self._write_gb_per_request[None, :],
+            compute_mw=self._compute_mw,
+            class_distinct_countries=np.array([sc.data_classes[k].distinct_countries for k in self.classes]),
+            weights=dict(sc.policy.weights),
+            max_rtt_ms=bounds,
+            colocation_eur_per_kw_month=sc.costs.colocation_eur_per_kw_month,
+            server_eur_per_mw_year=sc.compute.server_capex_eur
+            / sc.compute.server_amortisation_years
+            / (sc.compute.server_max_w / 1e6),
+            storage_eur_per_gb_year=sc.storage.capex_eur_per_tb / 1000.0 / sc.storage.amortisation_years,
+            storage_w_per_gb=sc.storage.w_per_tb / 1000.0,
+            it_load_factor=self._it_load_factor,
         )
 
     def _stock(self, placement: policies.Placement) -> NDArray[np.float64]:
@@ -150,16 +184,16 @@ class World:
     def run(self) -> Meters:
         """Run the whole horizon and return the filled meters."""
         env = simpy.Environment()
-        try:
-            first = self.policy.place(self._context())
-        except policies.NoSiteAvailable as exc:
-            raise ModelInputError(
-                "policy.sites", f"{exc} at time.start {self.scenario.time.start} (check online_date)"
-            ) from None
         sc = self.scenario
         mau0 = np.array([sc.population.mau * sc.population.shares[c] for c in self.countries])
         initial = np.array([sc.data_classes[k].initial_gb_per_mau for k in self.classes])
         self._volume_gb = mau0[:, None] * initial[None, :]
+        try:
+            first = self.policy.place(self._context(0))
+        except policies.NoSiteAvailable as exc:
+            raise ModelInputError(
+                "policy.sites", f"{exc} at time.start {self.scenario.time.start} (check online_date)"
+            ) from None
         self.meters.initial_gb[:] = self._stock(first).sum(axis=0)
         self._segment = _Segment(0, first)
         self.meters.placement_changes_s.append(0.0)
@@ -176,7 +210,7 @@ class World:
         step = self.grid.step_at(now_s)
         self._close_segment(step)
         try:
-            new = self.policy.place(self._context())
+            new = self.policy.place(self._context(step))
         except policies.NoSiteAvailable:
             return  # keep serving from where the data is
         assert self._segment is not None
