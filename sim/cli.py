@@ -31,6 +31,12 @@ _HEADLINE = (
     "transfer_tb_out_of_eea_per_year",
     "user_rtt_ms_p50",
     "user_rtt_ms_p95",
+    "transfer_tb_blocked_per_year",
+    "unavailable_request_share",
+    "residency_violation_tb",
+    "failover_rtt_ms_p95",
+    "residency_99_date",
+    "migrated_tb",
 )
 
 
@@ -97,14 +103,18 @@ def _fmt(value: float) -> str:
 
 
 def _print_kpis(results: object) -> None:
-    table = results.kpi_summary()  # type: ignore[attr-defined]
-    order = [n for n in _HEADLINE if n in set(table["name"])] + [n for n in table["name"] if "." in n]
-    rows = table.set_index("name").loc[order]
+    summary = results.summary()["kpis"]  # type: ignore[attr-defined]
+    order = [n for n in _HEADLINE if n in summary] + [n for n in summary if "." in n]
     width = max(len(n) for n in order)
     print(f"{'KPI':<{width}}  {'mean':>14}  {'95 % interval':>29}  unit")
-    for name, row in rows.iterrows():
-        ci = f"[{_fmt(row.ci95_low)}, {_fmt(row.ci95_high)}]"
-        print(f"{name:<{width}}  {_fmt(row['mean']):>14}  {ci:>29}  {row.unit}")
+
+    def show(x: float | str | None) -> str:
+        return "-" if x is None else x if isinstance(x, str) else _fmt(x)
+
+    for name in order:
+        row = summary[name]
+        ci = f"[{show(row['ci95_low'])}, {show(row['ci95_high'])}]"
+        print(f"{name:<{width}}  {show(row['mean']):>14}  {ci:>29}  {row['unit']}")
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:

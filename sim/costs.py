@@ -29,7 +29,7 @@ from sim.metrics import Meters
 from sim.model.datacenter import it_power_kw, provisioned_servers
 from sim.scenario import Scenario
 
-__all__ = ["SiteLoad", "site_load", "cost_table", "YEAR_S", "annualise", "gateway_active", "co2_t_per_year"]
+__all__ = ["SiteLoad", "site_load", "cost_table", "cost_by_year", "YEAR_S", "annualise", "gateway_active", "co2_t_per_year"]
 
 YEAR_S = 365.25 * 86400.0
 
@@ -63,49 +63,74 @@ def annualise(value: float | NDArray[np.float64], horizon_s: float) -> float | N
     return value * (YEAR_S / horizon_s)
 
 
-def site_load(m: Meters, scenario: Scenario) -> SiteLoad:
-    """Size the fleet and integrate IT power from the meters."""
-    busy = m.busy_cores
+Window = tuple[int, int]
+
+
+def _window(m: Meters, window: Window | None) -> Window:
+    return window if window is not None else (0, len(m.edges_s) - 1)
+
+
+def site_load(m: Meters, scenario: Scenario, window: Window | None = None) -> SiteLoad:
+    """Size the fleet and integrate IT power from the meters over steps [a, b) of ``window``.
+
+    The fleet is sized for the busiest step inside the window.
+    """
+    a, b = _window(m, window)
+    busy = m.busy_cores[a:b]
     servers = provisioned_servers(busy.max(axis=0), scenario.compute)
-    stored_tb = m.stored_gb.sum(axis=1) / 1000.0  # (T, S)
+    stored_tb = m.stored_gb[a:b].sum(axis=1) / 1000.0  # (T, S)
     it_kw = it_power_kw(servers, busy, stored_tb, scenario.compute, scenario.storage)
     peak_tb = stored_tb.max(axis=0)
     provisioned_kw = (servers * scenario.compute.server_max_w + peak_tb * scenario.storage.w_per_tb) / 1000.0
-    it_kwh = (it_kw * (m.dt_s / 3600.0)[:, None]).sum(axis=0)
+    it_kwh = (it_kw * (m.dt_s[a:b] / 3600.0)[:, None]).sum(axis=0)
     pue = np.array([scenario.sites[s].pue for s in m.sites])
     return SiteLoad(servers, it_kw, provisioned_kw, it_kwh, it_kwh * pue, peak_tb)
 
 
-def _network_gb_by_site(m: Meters, sites: list[str]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+def _network_gb_by_site(m: Meters, window: Window) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """GB leaving each site over inter-site links and to the internet, flows of the window."""
     cols = m.flows.columns()
-    inter = np.zeros(len(sites))
-    egress = np.zeros(len(sites))
-    index = {s: i for i, s in enumerate(sites)}
-    for src, kind, gb in zip(cols["source"], cols["kind"], cols["gb"], strict=True):
-        i = index.get(src)
-        if i is None:
-            continue
-        if kind in _INTER_SITE_KINDS:
-            inter[i] += gb
-        elif kind in _EGRESS_KINDS:
-            egress[i] += gb
-    return inter, egress
+    a, b = window
+    frame = pd.DataFrame({"source": cols["source"], "kind": cols["kind"], "gb": cols["gb"], "t": cols["period_s"]})
+    frame = frame[(frame.t >= m.edges_s[a]) & (frame.t < m.edges_s[b])]
+    inter = frame[frame.kind.isin(_INTER_SITE_KINDS)].groupby("source")["gb"].sum()
+    egress = frame[frame.kind.isin(_EGRESS_KINDS)].groupby("source")["gb"].sum()
+    return (
+        np.array([float(inter.get(s, 0.0)) for s in m.sites]),
+        np.array([float(egress.get(s, 0.0)) for s in m.sites]),
+    )
 
 
-def cost_table(m: Meters, scenario: Scenario, load: SiteLoad | None = None) -> pd.DataFrame:
-    """Yearly cost per site and category.
+def _online_share(m: Meters, scenario: Scenario, window: Window) -> NDArray[np.float64]:
+    """(S,) share of the window each site was online (staff are paid from the online date)."""
+    a, b = window
+    t0, t1 = m.edges_s[a], m.edges_s[b]
+    out = []
+    for s in m.sites:
+        online_s = (scenario.sites[s].online_date - scenario.time.start).days * 86400.0
+        out.append(float(np.clip((t1 - max(online_s, t0)) / (t1 - t0), 0.0, 1.0)))
+    return np.array(out)
+
+
+def cost_table(
+    m: Meters, scenario: Scenario, load: SiteLoad | None = None, window: Window | None = None
+) -> pd.DataFrame:
+    """Yearly cost per site and category over the run (or over steps [a, b) of ``window``).
 
     Returns:
         Columns: site, category, eur_per_year, quantity, unit (the metered quantity the cost
         comes from, so every figure can be traced).
     """
-    load = load or site_load(m, scenario)
+    window = _window(m, window)
+    load = load or site_load(m, scenario, window)
     sc = scenario
+    span_s = float(m.edges_s[window[1]] - m.edges_s[window[0]])
     rows: list[tuple[str, str, float, float, str]] = []
-    inter_gb, egress_gb = _network_gb_by_site(m, m.sites)
+    inter_gb, egress_gb = _network_gb_by_site(m, window)
+    online = _online_share(m, scenario, window)
     for i, site_id in enumerate(m.sites):
         site = sc.sites[site_id]
-        kwh_year = float(annualise(load.facility_kwh[i], m.horizon_s))
+        kwh_year = float(annualise(load.facility_kwh[i], span_s))
         rows.append((site_id, "energy", kwh_year * site.energy_price_eur_per_kwh, kwh_year, "facility kWh/yr"))
         rows.append(
             (
@@ -134,8 +159,8 @@ def cost_table(m: Meters, scenario: Scenario, load: SiteLoad | None = None) -> p
                 "provisioned IT kW",
             )
         )
-        inter_year = float(annualise(inter_gb[i], m.horizon_s))
-        egress_year = float(annualise(egress_gb[i], m.horizon_s))
+        inter_year = float(annualise(inter_gb[i], span_s))
+        egress_year = float(annualise(egress_gb[i], span_s))
         rows.append(
             (
                 site_id,
@@ -145,7 +170,8 @@ def cost_table(m: Meters, scenario: Scenario, load: SiteLoad | None = None) -> p
                 "GB/yr leaving the site",
             )
         )
-        rows.append((site_id, "staff", site.staff_fte * sc.costs.staff_eur_per_fte_year, site.staff_fte, "FTE"))
+        fte = site.staff_fte * online[i]
+        rows.append((site_id, "staff", fte * sc.costs.staff_eur_per_fte_year, fte, "FTE"))
     fte = sc.costs.programme_staff_fte
     rows.append(("programme", "staff", fte * sc.costs.staff_eur_per_fte_year, fte, "FTE"))
     if gateway_active(sc):
@@ -153,6 +179,31 @@ def cost_table(m: Meters, scenario: Scenario, load: SiteLoad | None = None) -> p
         rows.append(("programme", "oversight", gw.oversight_eur_per_year, 1.0, "contract"))
         rows.append(("programme", "gateway", gw.staff_fte * sc.costs.staff_eur_per_fte_year, gw.staff_fte, "FTE"))
     return pd.DataFrame(rows, columns=["site", "category", "eur_per_year", "quantity", "unit"])
+
+
+def cost_by_year(m: Meters, scenario: Scenario) -> pd.DataFrame:
+    """Cost per calendar year, site and category.
+
+    Each calendar year in the run is costed on its own (fleet sized for that year's peak).
+
+    Returns:
+        Columns: year, site, category, eur (incurred in the part of the year simulated),
+        eur_per_year (the yearly rate), days (simulated days of that year).
+    """
+    start = np.datetime64(scenario.start_utc.replace(tzinfo=None), "s")
+    ends = start + np.round(m.edges_s).astype("timedelta64[s]")
+    years = ends[:-1].astype("datetime64[Y]").astype(int) + 1970
+    frames = []
+    for year in np.unique(years):
+        idx = np.flatnonzero(years == year)
+        window = (int(idx[0]), int(idx[-1]) + 1)
+        table = cost_table(m, scenario, window=window)
+        days = float(m.edges_s[window[1]] - m.edges_s[window[0]]) / 86400.0
+        table.insert(0, "year", int(year))
+        table["days"] = days
+        table["eur"] = table["eur_per_year"] * days / (YEAR_S / 86400.0)
+        frames.append(table[["year", "site", "category", "eur", "eur_per_year", "days"]])
+    return pd.concat(frames, ignore_index=True)
 
 
 def gateway_active(scenario: Scenario) -> bool:

@@ -37,12 +37,17 @@ class Meters:
         dropped_gb: (K, S) surplus copies removed on placement changes.
         moved_in_gb, moved_out_gb: (K, S) migrated on placement changes.
         export_blocked_gb: (K,) exports stopped by the transfer policy.
-        served_requests: (C, S) requests per country served by each site.
+        served_requests: (C, S) requests per country served by each site (failover included).
+        failover_requests: (C, S) requests served by a site only because another was down.
+        unserved_requests: (C,) requests nobody could serve.
+        violation_requests: requests of EEA users served from outside the EEA on failover.
+        violation_gb: (K,) bytes of EEA-only classes read from outside the EEA on failover.
         final_stock_gb: (C, K, S) stored at the end, by origin country.
         rtt_ms: (C, S) modelled round trips.
         fibre_min_ms: (C, S) physical floor of those round trips.
         flows: every transfer, aggregated by month.
         placement_changes_s: times the placement changed (0 = the first decision).
+        pending_migration_gb: bytes still waiting to cross a link at the end.
     """
 
     countries: list[str]
@@ -62,11 +67,16 @@ class Meters:
     moved_out_gb: NDArray[np.float64]
     export_blocked_gb: NDArray[np.float64]
     served_requests: NDArray[np.float64]
+    failover_requests: NDArray[np.float64]
+    unserved_requests: NDArray[np.float64]
+    violation_requests: float
+    violation_gb: NDArray[np.float64]
     final_stock_gb: NDArray[np.float64]
     rtt_ms: NDArray[np.float64]
     fibre_min_ms: NDArray[np.float64]
     flows: FlowLog
     placement_changes_s: list[float]
+    pending_migration_gb: float
 
     @property
     def dt_s(self) -> NDArray[np.float64]:

@@ -19,7 +19,7 @@ from sim.metrics import Meters, latency_table, placement_table, transfers_table,
 from sim.model.network import endpoint_in_eea
 from sim.scenario import Scenario
 
-__all__ = ["KPI", "ReplicationResult", "Results", "replication_result", "t_interval"]
+__all__ = ["KPI", "ReplicationResult", "Results", "replication_result", "residency_table", "t_interval"]
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,15 @@ def replication_result(m: Meters, scenario: Scenario) -> ReplicationResult:
     transfers = transfers_table(m, start, in_eea)
     latency = latency_table(m)
     placement = placement_table(m, start)
-    tables = {"placement": placement, "transfers": transfers, "latency": latency, "costs": cost}
+    residency = residency_table(m, start, np.array([in_eea[s] for s in m.sites]), scenario)
+    tables = {
+        "placement": placement,
+        "transfers": transfers,
+        "latency": latency,
+        "costs": cost,
+        "costs_by_year": costs.cost_by_year(m, scenario),
+        "residency": residency,
+    }
 
     final = m.final_stock_gb  # (C, K, S)
     site_eea = np.array([in_eea[s] for s in m.sites])
@@ -84,6 +92,21 @@ def replication_result(m: Meters, scenario: Scenario) -> ReplicationResult:
         "requests_per_year": KPI(float(costs.annualise(m.requests.sum(), horizon)), "requests/yr"),
         "mau_end": KPI(float(m.mau[-1].sum()), "users"),
     }
+    total_requests = m.requests.sum()
+    k["unavailable_request_share"] = KPI(float(m.unserved_requests.sum() / total_requests), "share")
+    k["failover_request_share"] = KPI(float(m.failover_requests.sum() / total_requests), "share")
+    k["residency_violation_tb"] = KPI(float(m.violation_gb.sum()) / 1000.0, "TB")
+    k["residency_violation_requests"] = KPI(float(m.violation_requests), "requests")
+    k["failover_rtt_ms_p95"] = KPI(
+        weighted_quantile(rtt, m.failover_requests.ravel(), 0.95) if m.failover_requests.sum() > 0 else math.nan, "ms"
+    )
+    k["migrated_tb"] = KPI(float(m.moved_in_gb.sum() + m.replicated_gb.sum()) / 1000.0, "TB")
+    k["pending_migration_tb"] = KPI(m.pending_migration_gb / 1000.0, "TB")
+    reached = np.flatnonzero(residency["eea_share_protected"].to_numpy() >= 0.99)
+    k["residency_99_date"] = KPI(
+        float((residency["time"].iloc[reached[0]] - start) / pd.Timedelta(days=1)) if len(reached) else math.nan,
+        "date",
+    )
     by_site = cost.groupby("site")["eur_per_year"].sum()
     peak_mw = load.it_kw.max(axis=0) / 1000.0
     for i, s in enumerate(m.sites):
@@ -93,6 +116,35 @@ def replication_result(m: Meters, scenario: Scenario) -> ReplicationResult:
         k[f"it_mw_provisioned.{s}"] = KPI(float(load.provisioned_kw[i]) / 1000.0, "MW")
         k[f"co2_t_per_year.{s}"] = KPI(float(co2[i]), "t/yr")
     return ReplicationResult(k, tables)
+
+
+def residency_table(m: Meters, start: pd.Timestamp, site_eea: np.ndarray, scenario: Scenario) -> pd.DataFrame:
+    """Share of EEA-only bytes (and of all bytes) physically in the EEA, at the end of each day.
+
+    Columns: time, eea_share_protected, eea_share_all, stored_pb.
+    """
+    eea_only = np.array([scenario.data_classes[k].residency == "eea" for k in m.classes])
+    ends = m.edges_s[1:]
+    marks = np.arange(86400.0, ends[-1] + 1e-6, 86400.0)
+    idx = np.unique(np.r_[0, np.searchsorted(ends, marks - 1e-6), len(ends) - 1])
+    idx = idx[idx < len(ends)]
+    stored = m.stored_gb[idx]  # (N, K, S)
+    protected = stored[:, eea_only, :]
+    total_p = protected.sum(axis=(1, 2))
+    out_p = protected[:, :, ~site_eea].sum(axis=(1, 2))
+    total = stored.sum(axis=(1, 2))
+    out_all = stored[:, :, ~site_eea].sum(axis=(1, 2))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share_p = np.where(total_p > 0, 1.0 - out_p / np.where(total_p > 0, total_p, 1.0), 1.0)
+        share_all = np.where(total > 0, 1.0 - out_all / np.where(total > 0, total, 1.0), 1.0)
+    return pd.DataFrame(
+        {
+            "time": start + pd.to_timedelta(np.round(ends[idx]), unit="s"),
+            "eea_share_protected": share_p,
+            "eea_share_all": share_all,
+            "stored_pb": total / 1e6,
+        }
+    )
 
 
 @dataclass
@@ -135,8 +187,22 @@ class Results:
     def summary(self) -> dict[str, Any]:
         """The ``summary.json`` document."""
         sc = self.scenario
+        start = pd.Timestamp(sc.time.start)
+
+        def value(x: float, unit: str) -> float | str | None:
+            if not math.isfinite(x):
+                return None
+            if unit == "date":
+                return (start + pd.Timedelta(days=x)).date().isoformat()
+            return x
+
         kpis = {
-            row.name: {"mean": row.mean, "ci95_low": row.ci95_low, "ci95_high": row.ci95_high, "unit": row.unit}
+            row.name: {
+                "mean": value(row.mean, row.unit),
+                "ci95_low": value(row.ci95_low, row.unit),
+                "ci95_high": value(row.ci95_high, row.unit),
+                "unit": row.unit,
+            }
             for row in self.kpi_summary().itertuples(index=False)
         }
         end = sc.start_utc + pd.Timedelta(seconds=sc.horizon_s)

@@ -155,6 +155,13 @@ class DataClassSpec(_Model):
     distinct_countries: bool = Field(False, description="replicas must also be in distinct countries")
 
 
+class OutageWindow(_Model):
+    """A scheduled outage: from ``start`` (UTC) for ``hours``."""
+
+    start: dt.datetime = Field(description="UTC start, e.g. 2025-01-15T18:00:00Z")
+    hours: float = Field(gt=0)
+
+
 class Site(_Model):
     """A data-centre site, fully resolved (reference figures merged with scenario overrides)."""
 
@@ -174,6 +181,15 @@ class Site(_Model):
     staff_fte: float = Field(0.0, ge=0, description="site operations staff")
     status: str = "unknown"
     source: str = ""
+    outages: list[OutageWindow] = Field(default_factory=list, description="scheduled outages")
+    mtbf_hours: float | None = Field(None, gt=0, description="mean time between random failures")
+    mttr_hours: float | None = Field(None, gt=0, description="mean time to repair a random failure")
+
+    @model_validator(mode="after")
+    def _mtbf_pair(self) -> Site:
+        if (self.mtbf_hours is None) != (self.mttr_hours is None):
+            raise ValueError("give both mtbf_hours and mttr_hours, or neither")
+        return self
 
 
 class PolicySpec(_Model):
@@ -184,6 +200,16 @@ class PolicySpec(_Model):
     transfer: Literal["open", "gateway", "strict"] = "gateway"
     failover: Literal["eea_only", "anywhere"] = Field(
         "eea_only", description="when a site is down: serve from another EEA site only, or from anywhere"
+    )
+    failover_sites: list[str] = Field(
+        default_factory=list, description="sites that only serve during failover (never hold placed data)"
+    )
+    start_placement: str | None = Field(
+        None, description="policy that lays out the data at time.start (e.g. pre_clover), before `placement` takes over"
+    )
+    start_sites: list[str] = Field(default_factory=list, description="sites of the start placement")
+    blocked_destinations: list[str] = Field(
+        default_factory=list, description="export destinations no transfer may reach (e.g. CN after the DPC order)"
     )
     weights: dict[Literal["cost", "carbon", "latency"], float] = Field(
         default_factory=lambda: {"cost": 1.0, "carbon": 0.0, "latency": 0.0},
@@ -201,21 +227,48 @@ class PolicySpec(_Model):
             raise ValueError("weights must be >= 0 with a positive sum")
         return {"cost": 0.0, "carbon": 0.0, "latency": 0.0} | dict(v)
 
-    @field_validator("placement")
+    @field_validator("placement", "start_placement")
     @classmethod
-    def _known_policy(cls, v: str) -> str:
-        if v not in POLICIES:
+    def _known_policy(cls, v: str | None) -> str | None:
+        if v is not None and v not in POLICIES:
             raise ValueError(f"unknown placement policy {v!r}; known: {sorted(POLICIES)}")
         return v
 
 
+class LinkSpec(_Model):
+    """Bandwidth between two sites, used by migration and re-replication (both directions)."""
+
+    a: str
+    b: str
+    gbps: float = Field(gt=0, description="usable bandwidth each way, Gbit/s")
+
+
+class LinkCut(_Model):
+    """A network cut from ``start`` (UTC) for ``hours``.
+
+    ``a``/``b`` name two sites (migration between them stops), or a site and ``"users"`` (the
+    site is up but its users cannot reach it: requests fail over, data stays).
+    """
+
+    a: str
+    b: str
+    start: dt.datetime
+    hours: float = Field(gt=0)
+
+
 class NetworkSpec(_Model):
-    """Round-trip model and transfer prices."""
+    """Round-trip model, transfer prices, inter-site links and cuts."""
 
     route_inflation: float = Field(ge=1.0, description="real route / great circle")
     access_overhead_ms: float = Field(ge=0, description="last mile and server time per round trip")
     inter_site_eur_per_gb: float = Field(ge=0)
     internet_egress_eur_per_gb: float = Field(ge=0)
+    default_link_gbps: float = Field(
+        100.0, gt=0, description="bandwidth between two sites with no [[network.links]] entry (assumption)"
+    )
+    links: list[LinkSpec] = Field(default_factory=list)
+    cuts: list[LinkCut] = Field(default_factory=list)
+    migration_start: dt.date | None = Field(None, description="no data moves between sites before this day")
 
 
 class ComputeSpec(_Model):
@@ -291,10 +344,26 @@ class Scenario(_Model):
 
     @model_validator(mode="after")
     def _check_policy_sites(self) -> Scenario:
-        for site_id in self.policy.sites:
+        if self.policy.start_placement is not None and not self.policy.start_sites:
+            raise ValueError("policy.start_sites: start_placement needs the sites it places on")
+        for site_id in [*self.policy.sites, *self.policy.failover_sites, *self.policy.start_sites]:
             if site_id not in self.sites:
                 raise ValueError(f"policy.sites: unknown site {site_id!r}; known: {sorted(self.sites)}")
+        if len(set(self.policy.sites)) != len(self.policy.sites):
+            raise ValueError("policy.sites lists a site twice")
+        for i, link in enumerate(self.network.links):
+            for end in (link.a, link.b):
+                if end not in self.sites:
+                    raise ValueError(f"network.links.{i}: unknown site {end!r}; known: {sorted(self.sites)}")
+        for i, cut in enumerate(self.network.cuts):
+            if cut.a not in self.sites or (cut.b not in self.sites and cut.b != "users"):
+                raise ValueError(f"network.cuts.{i}: ends must be site ids (or 'users' for b); got {cut.a!r}, {cut.b!r}")
         return self
+
+    @property
+    def world_sites(self) -> list[str]:
+        """Sites of the running world: the policy's, the start layout's, then failover-only sites."""
+        return list(dict.fromkeys([*self.policy.sites, *self.policy.start_sites, *self.policy.failover_sites]))
 
     @property
     def start_utc(self) -> dt.datetime:
@@ -370,15 +439,26 @@ def parse_override(text: str) -> tuple[list[str], Any]:
 
 
 def _apply_override(data: dict[str, Any], path: list[str], value: Any) -> None:
-    node = data
-    for part in path[:-1]:
-        child = node.get(part)
-        if child is None:
-            child = node[part] = {}
-        if not isinstance(child, dict):
-            raise ScenarioError("--set", ".".join(path), f"{part!r} is a value, not a table")
-        node = child
-    node[path[-1]] = value
+    """Set ``value`` at a dotted path; tables are created on the way, list items are numbered."""
+    node: Any = data
+    for i, part in enumerate(path):
+        last = i == len(path) - 1
+        if isinstance(node, list):
+            if not part.isdigit() or int(part) >= len(node):
+                raise ScenarioError("--set", ".".join(path), f"{part!r} is not an item of a list of {len(node)}")
+            if last:
+                node[int(part)] = value
+                return
+            node = node[int(part)]
+            continue
+        if not isinstance(node, dict):
+            raise ScenarioError("--set", ".".join(path), f"{path[i - 1]!r} is a value, not a table")
+        if last:
+            node[part] = value
+            return
+        if node.get(part) is None:
+            node[part] = {}
+        node = node[part]
 
 
 def _merge_sites(data: dict[str, Any], file: str) -> None:
@@ -388,6 +468,8 @@ def _merge_sites(data: dict[str, Any], file: str) -> None:
         raise ScenarioError(file, "sites", "must be a table of site tables")
     policy = data.get("policy") or {}
     names = list(policy.get("sites", []) if isinstance(policy, dict) else [])
+    for extra in ("start_sites", "failover_sites"):
+        names += list(policy.get(extra, []) if isinstance(policy, dict) else [])
     ref = reference.site_records()
     wanted = list(dict.fromkeys([*names, *given]))
     sites: dict[str, Any] = {}

@@ -41,7 +41,10 @@ def test_run_writes_every_file(tmp_path: Path) -> None:
         required |= {f"stored_pb.{site}", f"cost_eur_per_year.{site}"}
     assert required <= set(summary["kpis"])
     for kpi in summary["kpis"].values():
-        assert kpi["ci95_low"] <= kpi["mean"] <= kpi["ci95_high"]
+        if kpi["mean"] is not None:  # None: not defined in this run (e.g. no failover happened)
+            assert kpi["ci95_low"] <= kpi["mean"] <= kpi["ci95_high"]
+    assert summary["kpis"]["residency_99_date"]["mean"] == "2025-01-01"
+    assert summary["kpis"]["failover_rtt_ms_p95"]["mean"] is None
     assert summary["resolved_scenario"]["time"]["horizon_days"] == 3
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp folders left
 

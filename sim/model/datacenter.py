@@ -30,13 +30,15 @@ class DataCenter:
         site_id: the scenario's id for the site.
         spec: the resolved site figures.
         online_s: when it can take load, s from the run start (<= 0: from the start).
-        online: whether it is online now.
+        online: whether it has come online.
+        down: number of outages in progress (0 = up).
     """
 
     site_id: str
     spec: Site
     online_s: float
     online: bool = False
+    down: int = 0
 
     @classmethod
     def from_scenario(cls, scenario: Scenario, site_id: str) -> DataCenter:

@@ -63,6 +63,7 @@ class PlacementContext:
         storage_eur_per_gb_year: storage amortisation per stored GB (for cost objectives).
         storage_w_per_gb: storage power per stored GB.
         it_load_factor: mean IT power / provisioned IT power of compute (for energy objectives).
+        previous: the placement in force before this decision (None at the start).
     """
 
     countries: list[str]
@@ -89,6 +90,7 @@ class PlacementContext:
     storage_eur_per_gb_year: float = 0.0
     storage_w_per_gb: float = 0.0
     it_load_factor: float = 0.6
+    previous: Placement | None = None
 
 
 @dataclass(frozen=True)
@@ -203,8 +205,10 @@ class PreClover:
 
 @register_policy("clover")
 class Clover:
-    """Project Clover: EEA sites only, load split in proportion to contracted IT MW so no site
-    is overloaded; copies spread the same way on distinct sites. Non-EEA sites are never used."""
+    """Project Clover: data on EEA sites only, copies spread in proportion to contracted IT MW on
+    distinct sites. Requests are split the same way; while the EEA sites together cannot carry
+    the peak demand (``ctx.compute_mw``), each runs at its contracted power and the rest stays
+    where it was served before (the interim enclave), so no site is driven past its contract."""
 
     name = "clover"
 
@@ -212,8 +216,15 @@ class Clover:
         eligible = ctx.site_available & ctx.site_eea
         _eligible_or_raise(ctx, eligible, "available EEA")
         w = np.where(eligible, ctx.site_it_mw, 0.0)
-        C, K = len(ctx.countries), len(ctx.classes)
+        C = len(ctx.countries)
         serve = np.tile(w / w.sum(), (C, 1))
+        demand_mw = float(ctx.compute_mw.sum()) if ctx.compute_mw.size else 0.0
+        if ctx.previous is not None and demand_mw > w.sum():
+            outside = ctx.previous.serve * ~eligible[None, :]
+            spare = outside.sum(axis=1, keepdims=True)
+            if (spare > 0).all():
+                eea_share = w.sum() / demand_mw
+                serve = eea_share * serve + (1.0 - eea_share) * outside / spare
         store = np.stack([np.tile(spread_copies(w, int(r)), (C, 1)) for r in ctx.replicas], axis=1)
         return Placement(serve, store)
 

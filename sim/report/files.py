@@ -93,7 +93,7 @@ def write_results(results: Results, out: Path, *, with_charts: bool = True) -> P
         summary = results.summary()
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=False) + "\n", encoding="utf-8")
         results.kpi_summary().to_csv(tmp / "kpis.csv", index=False)
-        for name in ("placement", "transfers", "latency", "costs"):
+        for name in ("placement", "transfers", "latency", "costs", "costs_by_year", "residency"):
             results.table(name).to_csv(tmp / f"{name}.csv", index=False)
         if with_charts:
             for filename, fig in result_charts(results).items():
