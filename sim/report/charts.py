@@ -64,7 +64,12 @@ def _eur(x: float) -> str:
     return f"EUR {_num(x / 1e6)} m"
 
 
-def stored_by_site_chart(placement: pd.DataFrame, *, title: str | None = None) -> Figure:
+def stored_by_site_chart(
+    placement: pd.DataFrame,
+    *,
+    title: str | None = None,
+    milestones: list[tuple[str, pd.Timestamp]] | None = None,
+) -> Figure:
     """Stacked area of stored data per site over time.
 
     Stored terabytes are summed over data classes per (time, site) and shown
@@ -77,6 +82,8 @@ def stored_by_site_chart(placement: pd.DataFrame, *, title: str | None = None) -
         title: Chart title. Default states the total at the last time point
             and the share of the largest site, e.g.
             "Stored data reaches 812 PB, 64 % in hamar".
+        milestones: (label, time) pairs marked as labelled vertical lines, e.g.
+            sites coming online or the day residency reaches 99 %.
 
     Returns:
         Figure with one stacked area (PolyCollection) per site.
@@ -121,6 +128,12 @@ def stored_by_site_chart(placement: pd.DataFrame, *, title: str | None = None) -
     if len(wide.index) > 1:
         ax.set_xlim(wide.index[0], wide.index[-1])
     ax.set_ylim(bottom=0)
+    for label, when in milestones or []:
+        when = pd.Timestamp(when).tz_localize(None) if pd.Timestamp(when).tzinfo else pd.Timestamp(when)
+        if wide.index[0] <= when <= wide.index[-1]:
+            ax.axvline(when, color="black", linestyle=":", linewidth=1.0)
+            ax.annotate(label, (when, 1.0), xycoords=("data", "axes fraction"), rotation=90,
+                        va="top", ha="right", fontsize=8, xytext=(-2, -4), textcoords="offset points")
     ax.set_xlabel("Time (UTC)")
     ax.set_ylabel("Stored data (PB)")
     ax.set_title(title, loc="left")

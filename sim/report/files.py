@@ -23,12 +23,13 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+import pandas as pd
 from matplotlib.figure import Figure
 
 from sim.report import charts
 from sim.results import Results
 
-__all__ = ["write_results", "atomic_dir", "result_charts"]
+__all__ = ["write_results", "atomic_dir", "result_charts", "milestones"]
 
 _PNG_META = {"Software": None}
 
@@ -59,6 +60,21 @@ def atomic_dir(out: Path, fill: Callable[[Path], None]) -> Path:
     return out
 
 
+def milestones(results: Results) -> list[tuple[str, pd.Timestamp]]:
+    """Events worth marking on a time chart: sites online, migration start, 99 % residency."""
+    sc = results.scenario
+    out = [(f"{s} online", pd.Timestamp(sc.sites[s].online_date)) for s in sc.world_sites]
+    if sc.network.migration_start is not None:
+        out.append(("migration starts", pd.Timestamp(sc.network.migration_start)))
+    date = results.summary()["kpis"].get("residency_99_date", {}).get("mean")
+    if date:
+        out.append(("99 % resident in EEA", pd.Timestamp(date)))
+    merged: dict[pd.Timestamp, list[str]] = {}
+    for label, when in out:
+        merged.setdefault(when, []).append(label)
+    return [(", ".join(labels), when) for when, labels in sorted(merged.items())]
+
+
 def result_charts(results: Results) -> dict[str, Figure]:
     """The standard charts of a run (first replication's tables)."""
     first = results.replications[0].tables
@@ -71,7 +87,7 @@ def result_charts(results: Results) -> dict[str, Figure]:
         .rename(columns={"w": "rtt_ms"})
     )
     return {
-        "stored_by_site.png": charts.stored_by_site_chart(first["placement"]),
+        "stored_by_site.png": charts.stored_by_site_chart(first["placement"], milestones=milestones(results)),
         "cost_by_site.png": charts.cost_by_site_chart(first["costs"], reference_eur_per_year=ref),
         "rtt_by_country.png": charts.rtt_by_country_chart(latency, fibre_min=fibre),
     }
