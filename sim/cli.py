@@ -119,15 +119,12 @@ def _print_kpis(results: object) -> None:
 
 def _cmd_validate(args: argparse.Namespace) -> int:
     sc = load_scenario(args.scenario, args.overrides)
-    print(f"{args.scenario}: ok (scenario {sc.name!r}, policy {sc.policy.placement}, {len(sc.sites)} sites)")
+    sites = ", ".join(sc.policy.sites)
+    print(f"{args.scenario}: ok (scenario {sc.name!r}, policy {sc.policy.placement} on {sites})")
     return EXIT_OK
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from sim.experiment import simulate
-    from sim.model.world import ModelInputError
-    from sim.report.files import write_results
-
     if args.replications < 1:
         raise InputError(f"--replications: must be >= 1 (got {args.replications})")
     if args.seed is not None and args.seed < 0:
@@ -135,6 +132,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     sc = load_scenario(args.scenario, args.overrides)
     out = _safe_out(args.out, sc)
     started = time.perf_counter()
+    from sim.experiment import simulate  # heavy imports only once the input is known good
+    from sim.model.world import ModelInputError
+    from sim.report.files import write_results
 
     def progress(done: int, total: int) -> None:
         if sys.stderr.isatty() and total > 1:
