@@ -70,6 +70,9 @@ def _parser() -> argparse.ArgumentParser:
 
     val = sub.add_parser("validate", help="check a scenario file without running it")
     scenario_args(val)
+    from sim import pareto
+
+    pareto.register_cli(sub)
     return p
 
 
@@ -155,7 +158,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``clover-sim`` command; returns the exit code."""
     parser = _parser()
     args = parser.parse_args(argv)
-    handlers = {"run": _cmd_run, "validate": _cmd_validate}
+    from sim import pareto
+
+    handlers = {"run": _cmd_run, "validate": _cmd_validate, "pareto": pareto.cmd_pareto}
     try:
         return handlers[args.command](args)
     except ScenarioError as exc:

@@ -25,6 +25,7 @@ __all__ = [
     "Placement",
     "PlacementPolicy",
     "NoSiteAvailable",
+    "InfeasiblePlacement",
     "POLICIES",
     "register_policy",
     "get_policy",
@@ -111,6 +112,18 @@ class Placement:
 
 class NoSiteAvailable(RuntimeError):
     """The policy has no usable site at this moment (all offline or not yet built)."""
+
+
+class InfeasiblePlacement(ValueError):
+    """No placement satisfies every constraint; the message names the binding ones.
+
+    Attributes:
+        reasons: one sentence per binding constraint.
+    """
+
+    def __init__(self, reasons: list[str]) -> None:
+        self.reasons = list(reasons)
+        super().__init__("no feasible placement: " + "; ".join(self.reasons))
 
 
 class PlacementPolicy(Protocol):

@@ -176,7 +176,6 @@ class World:
         """Demand figures a policy may plan with (expected values, never the random draws)."""
         comp = self.scenario.compute
         expected = self.demand.expected_requests
-        self._req_after = np.cumsum(expected[::-1], axis=0)[::-1]  # expected requests from step t on
         peak_cores = (expected / self.grid.dt_s[:, None]).max(axis=0) * comp.core_s_per_request
         servers = peak_cores / (comp.server_cores * comp.target_utilisation)
         self._compute_mw = servers * comp.server_max_w / 1e6
@@ -187,7 +186,6 @@ class World:
     def _context(self, step: int = 0, allowed: NDArray[np.bool_] | None = None) -> policies.PlacementContext:
         sc = self.scenario
         shares = np.array([sc.population.shares[c] for c in self.countries])
-        future_req = self._req_after[step] if step < self.grid.n_steps else np.zeros(len(self.countries))
         bounds = np.array(
             [sc.policy.max_rtt_ms_p95_by_country.get(c, sc.policy.max_rtt_ms_p95 or np.inf) for c in self.countries]
         )
@@ -208,7 +206,7 @@ class World:
             site_storage_pb=np.array([x.storage_pb_capacity for x in site_specs]),
             site_energy_eur_per_it_kwh=np.array([x.energy_price_eur_per_kwh * x.pue for x in site_specs]),
             site_gco2_per_it_kwh=np.array([x.grid_gco2_per_kwh * x.pue for x in site_specs]),
-            volume_gb=self._volume_gb + future_req[:, None] * self._write_gb_per_request[None, :],
+            volume_gb=self._planning_volume_gb(step),
             compute_mw=self._compute_mw,
             class_distinct_countries=np.array([sc.data_classes[k].distinct_countries for k in self.classes]),
             weights=dict(sc.policy.weights),
@@ -221,6 +219,24 @@ class World:
             storage_w_per_gb=sc.storage.w_per_tb / 1000.0,
             it_load_factor=self._it_load_factor,
         )
+
+    def _planning_volume_gb(self, step: int) -> NDArray[np.float64]:
+        """(C, K) largest expected one-copy volume from ``step`` to the end of the run.
+
+        The stock now, plus expected writes, minus expected retention deletions, on expected
+        demand only (never the random draws), so a policy sizes storage for what will be there.
+        """
+        expected = self.demand.expected_requests[step:]
+        if len(expected) == 0:
+            return self._volume_gb.copy()
+        dt_s = float(self.grid.dt_s[step])
+        peak = self._volume_gb.copy()
+        for k in range(len(self.classes)):
+            d = np.exp(-dt_s / self._retention_s[k])
+            writes = expected * self._write_gb_per_request[k]
+            path = lfilter([1.0], [1.0, -d], writes, axis=0, zi=d * self._volume_gb[None, :, k])[0]
+            peak[:, k] = np.maximum(peak[:, k], path.max(axis=0))
+        return peak
 
     def _stock(self, placement: policies.Placement) -> NDArray[np.float64]:
         return self._volume_gb[:, :, None] * placement.store
@@ -244,6 +260,8 @@ class World:
         except policies.NoSiteAvailable as exc:
             field = "policy.sites" if start_policy is None else "policy.start_sites"
             raise ModelInputError(field, f"{exc} at time.start {sc.time.start} (check online_date)") from None
+        except policies.InfeasiblePlacement as exc:
+            raise ModelInputError("policy.placement", f"{exc} (at {sc.time.start})") from None
         self.meters.initial_gb[:] = self._stock(first).sum(axis=0)
         self._segment = self._new_segment(0, first)
         self.meters.placement_changes_s.append(0.0)
@@ -337,6 +355,9 @@ class World:
                 new = self.policy.place(replace_previous(self._context(step), placement))
             except policies.NoSiteAvailable:
                 new = placement  # keep serving from where the data is
+            except policies.InfeasiblePlacement as exc:
+                when = self.grid.timestamps(np.array([now_s]))[0]
+                raise ModelInputError("policy.placement", f"{exc} (at {when})") from None
             if not new.same_as(placement):
                 self._rebalance(placement, new, step)
                 self.meters.placement_changes_s.append(float(self.grid.edges_s[step]))

@@ -1,0 +1,363 @@
+"""Pareto sweep of the weighted optimising policy: cost, carbon and latency trade-offs.
+
+For each point of a simplex grid of weights (cost, carbon, latency) the ``weighted`` placement
+policy (:mod:`sim.model.optimiser`) is run through the discrete-event world, and the same world
+runs the named reference policies (``clover``, ``nearest_eea`` and, when the scenario's sites
+include non-EEA ones, ``pre_clover``). Every point is therefore measured the same way, by the
+simulator's own KPIs - not by the optimiser's linear approximation of them:
+
+* ``cost_eur_per_year``: total yearly cost (EUR/yr, every category of :mod:`sim.costs`, so fixed
+  costs such as staff and oversight are included and equal for every point);
+* ``co2_t_per_year``: tonnes of CO2 per year;
+* ``user_rtt_ms_mean``: request-weighted mean modelled round trip (ms).
+
+All points run on the same seed (common random numbers) and, by default, a 28-day horizon from
+the scenario's start (:data:`DEFAULT_HORIZON_DAYS`: four whole weeks of the weekly and daily
+demand profile; costs are annualised from it as in every run). The horizon matters to the
+optimiser: it plans storage for the stock now plus every write to the end of the run, ignoring
+deletion (``PlacementContext.volume_gb``), so a year-long horizon overstates the storage needed
+(for the Clover scenario ~1,860 PB of copies against ~1,200 PB actually stored) and can make
+the capacity constraints infeasible. ``on_front`` marks the rows no other row dominates (no worse
+on all three KPIs and better on one).
+
+:func:`pareto_front` is pure (DataFrame out); :func:`pareto_chart` turns it into a Figure;
+:func:`register_cli` / :func:`cmd_pareto` are the ``clover-sim pareto`` command, which writes
+``pareto.csv`` and ``pareto.png`` atomically.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import Normalize
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+
+import sim.model.optimiser  # noqa: F401  (registers the optimising policies)
+from sim.experiment import replication_seeds
+from sim.model.world import ModelInputError, run_world
+from sim.report.style import apply_style, policy_color
+from sim.results import replication_result
+from sim.scenario import Scenario, ScenarioError
+
+__all__ = [
+    "COLUMNS",
+    "DEFAULT_HORIZON_DAYS",
+    "REFERENCE_POLICIES",
+    "weight_grid",
+    "evaluate",
+    "mark_front",
+    "pareto_front",
+    "pareto_chart",
+    "register_cli",
+    "cmd_pareto",
+]
+
+#: Columns of ``pareto.csv``, in order.
+COLUMNS = (
+    "policy",
+    "w_cost",
+    "w_carbon",
+    "w_latency",
+    "cost_eur_per_year",
+    "co2_t_per_year",
+    "user_rtt_ms_mean",
+    "on_front",
+)
+#: Horizon of every run of a sweep unless told otherwise, days.
+DEFAULT_HORIZON_DAYS = 28.0
+#: The named policies evaluated next to the sweep.
+REFERENCE_POLICIES = ("clover", "pre_clover", "nearest_eea")
+_KPIS = ("cost_eur_per_year", "co2_t_per_year", "user_rtt_ms_mean")
+
+
+def weight_grid(points: int) -> list[dict[str, float]]:
+    """A simplex lattice of (cost, carbon, latency) weights with at least ``points`` points.
+
+    The lattice with d divisions has (d + 1)(d + 2) / 2 points (3, 6, 10, 15, 21, 28, ...);
+    the smallest one with at least ``points`` points is used, so ``points`` is rounded up.
+
+    Args:
+        points: wanted number of weight combinations (>= 1; 1 gives equal weights).
+
+    Returns:
+        Weight dicts summing to 1, the three single-objective vertices included when d >= 1.
+    """
+    if points < 1:
+        raise ValueError(f"points must be >= 1 (got {points})")
+    if points == 1:
+        return [{"cost": 1 / 3, "carbon": 1 / 3, "latency": 1 / 3}]
+    d = 1
+    while (d + 1) * (d + 2) // 2 < points:
+        d += 1
+    return [
+        {"cost": i / d, "carbon": j / d, "latency": (d - i - j) / d}
+        for i in range(d, -1, -1)
+        for j in range(d - i, -1, -1)
+    ]
+
+
+def _with_policy(scenario: Scenario, placement: str, weights: dict[str, float] | None = None) -> Scenario:
+    update: dict[str, object] = {"placement": placement}
+    if weights is not None:
+        update["weights"] = dict(weights)
+    return scenario.model_copy(update={"policy": scenario.policy.model_copy(update=update)})
+
+
+def evaluate(scenario: Scenario, seed: int | None = None) -> dict[str, float]:
+    """Run one replication of ``scenario`` and return the three sweep KPIs.
+
+    Args:
+        scenario: the scenario with the placement policy to evaluate.
+        seed: root seed (default: the scenario's), the same for every point of a sweep.
+
+    Returns:
+        ``cost_eur_per_year``, ``co2_t_per_year`` and ``user_rtt_ms_mean``.
+    """
+    root = scenario.seed if seed is None else seed
+    meters = run_world(scenario, replication_seeds(root, 1)[0])
+    kpis = replication_result(meters, scenario).kpis
+    served = meters.served_requests
+    total = float(served.sum())
+    rtt = float((served * meters.rtt_ms).sum() / total) if total > 0 else math.nan
+    return {
+        "cost_eur_per_year": kpis["cost_eur_per_year"].value,
+        "co2_t_per_year": kpis["co2_t_per_year"].value,
+        "user_rtt_ms_mean": rtt,
+    }
+
+
+def mark_front(df: pd.DataFrame, columns: tuple[str, ...] = _KPIS, rel_tol: float = 1e-9) -> NDArray[np.bool_]:
+    """True for rows that no other row dominates (all ``columns`` minimised).
+
+    A row is dominated when another row is <= on every column and < on at least one, where
+    values within ``rel_tol`` (relative to the column's magnitude) count as equal, so the same
+    placement reached from two weight points is never marked as dominating itself. Rows with
+    NaN in any column are never on the front.
+    """
+    values = df.loc[:, list(columns)].to_numpy(dtype=float)
+    ok = ~np.isnan(values).any(axis=1)
+    front = np.zeros(len(values), dtype=bool)
+    if not ok.any():
+        return front
+    other = values[ok]
+    tol = rel_tol * np.maximum(np.abs(other).max(axis=0), 1e-300)
+    for i in np.flatnonzero(ok):
+        no_worse = (other <= values[i] + tol).all(axis=1)
+        better = (other < values[i] - tol).any(axis=1)
+        front[i] = not (no_worse & better).any()
+    return front
+
+
+def pareto_front(
+    scenario: Scenario,
+    points: int = 21,
+    *,
+    seed: int | None = None,
+    horizon_days: float | None = DEFAULT_HORIZON_DAYS,
+) -> pd.DataFrame:
+    """Sweep the weights of the ``weighted`` policy and evaluate the reference policies.
+
+    Args:
+        scenario: the resolved scenario (its ``policy.placement`` and ``policy.weights`` are
+            replaced per point, its horizon by ``horizon_days``; everything else is used as given).
+        points: number of weight combinations, rounded up to a simplex lattice (see
+            :func:`weight_grid`).
+        seed: root seed for every run (default: the scenario's).
+        horizon_days: horizon of every run; None keeps the scenario's ``time.horizon_days``.
+
+    Returns:
+        One row per point with :data:`COLUMNS`; reference policies have NaN weights.
+        ``df.attrs["notes"]`` lists what was skipped and why.
+
+    Raises:
+        sim.model.optimiser.InfeasiblePlacement: the optimised placement has no feasible
+            solution for this scenario (the message names the binding constraints).
+        sim.model.world.ModelInputError: no site is available at the start.
+    """
+    if horizon_days is not None:
+        if not horizon_days > 0:
+            raise ValueError(f"horizon_days must be > 0 (got {horizon_days})")
+        scenario = scenario.model_copy(update={"time": scenario.time.model_copy(update={"horizon_days": float(horizon_days)})})
+    rows: list[dict[str, object]] = []
+    notes: list[str] = []
+    for w in weight_grid(points):
+        kpis = evaluate(_with_policy(scenario, "weighted", w), seed)
+        rows.append({"policy": "weighted", "w_cost": w["cost"], "w_carbon": w["carbon"], "w_latency": w["latency"], **kpis})
+    non_eea = [s for s in scenario.policy.sites if scenario.sites[s].jurisdiction != "EEA"]
+    for name in REFERENCE_POLICIES:
+        if name == "pre_clover" and not non_eea:
+            notes.append("pre_clover skipped: the scenario's policy.sites are all in the EEA")
+            continue
+        try:
+            kpis = evaluate(_with_policy(scenario, name), seed)
+        except ModelInputError as exc:
+            notes.append(f"{name} skipped: {exc.problem}")
+            continue
+        rows.append({"policy": name, "w_cost": math.nan, "w_carbon": math.nan, "w_latency": math.nan, **kpis})
+    df = pd.DataFrame(rows, columns=list(COLUMNS[:-1]))
+    df["on_front"] = mark_front(df)
+    df.attrs["notes"] = notes
+    return df
+
+
+def _xy(df: pd.DataFrame) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Chart coordinates: mean RTT (ms), cost (EUR m/yr)."""
+    return df["user_rtt_ms_mean"].to_numpy(float), df["cost_eur_per_year"].to_numpy(float) / 1e6
+
+
+def pareto_chart(df: pd.DataFrame, *, title: str | None = None) -> Figure:
+    """Cost against mean round trip, coloured by CO2; reference policies marked and labelled.
+
+    Args:
+        df: a :func:`pareto_front` table (columns :data:`COLUMNS`).
+        title: chart title; default states how many points are on the front.
+
+    Returns:
+        A Figure on an Agg canvas (nothing shown or written).
+    """
+    missing = [c for c in COLUMNS if c not in df.columns]
+    if missing or df.empty:
+        raise ValueError(f"pareto table needs rows with columns {list(COLUMNS)} (missing {missing})")
+    fig = Figure(figsize=(8.5, 5.5), layout="constrained")
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    co2 = df["co2_t_per_year"].to_numpy(float)
+    lo, hi = float(np.nanmin(co2)), float(np.nanmax(co2))
+    norm = Normalize(vmin=lo, vmax=hi if hi > lo else lo + 1.0)
+    cmap = "viridis"
+    sweep = df[df["policy"] == "weighted"]
+    front = sweep[sweep["on_front"]]
+    rest = sweep[~sweep["on_front"]]
+    ax.scatter(*_xy(rest), c=rest["co2_t_per_year"], cmap=cmap, norm=norm, s=36, alpha=0.45, linewidths=0, zorder=4)
+    mappable = ax.scatter(
+        *_xy(front), c=front["co2_t_per_year"], cmap=cmap, norm=norm, s=50, edgecolors="black", linewidths=1.0, zorder=4
+    )
+    handles = [
+        Line2D([], [], marker="o", ls="", color="grey", markeredgecolor="black", label="weighted optimum, on the front"),
+        Line2D([], [], marker="o", ls="", color="grey", alpha=0.45, label="weighted optimum, dominated"),
+    ]
+    for row in df[df["policy"] != "weighted"].itertuples(index=False):
+        colour = policy_color(row.policy)
+        ax.scatter([row.user_rtt_ms_mean], [row.cost_eur_per_year / 1e6], c=[row.co2_t_per_year], cmap=cmap, norm=norm,
+                   s=220, marker="D", edgecolors=colour, linewidths=2.5, zorder=3)
+        ax.annotate(row.policy, (row.user_rtt_ms_mean, row.cost_eur_per_year / 1e6), xytext=(8, 6),
+                    textcoords="offset points", color=colour, fontsize=9, fontweight="bold")
+        handles.append(
+            Line2D([], [], marker="D", ls="", color="white", markeredgecolor=colour, markeredgewidth=2, label=row.policy)
+        )
+    fig.colorbar(mappable, ax=ax, label="CO2, t per year")
+    ax.set_xlabel("mean user round trip, ms")
+    ax.set_ylabel("cost, EUR m per year")
+    n_front = int(df["on_front"].sum())
+    ax.set_title(title or f"Cost against latency: {n_front} of {len(df)} placements on the Pareto front")
+    ax.legend(handles=handles, loc="best", frameon=False)
+    apply_style(ax, grid_axis="both")
+    return fig
+
+
+# ----------------------------------------------------------------------------------------------
+# Command line
+
+
+def register_cli(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:  # type: ignore[type-arg]
+    """Add ``pareto SCENARIO [--set k=v ...] [--points N] [--seed S] [--days D] [--out DIR]``.
+
+    The parser's default ``handler`` is :func:`cmd_pareto`.
+    """
+    sp = subparsers.add_parser("pareto", help="sweep the weighted optimiser and write the Pareto front")
+    sp.add_argument("scenario", type=Path, help="scenario TOML file")
+    sp.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a dotted scenario key, e.g. --set time.horizon_days=30 (repeatable)",
+    )
+    sp.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    sp.add_argument("--points", type=int, default=21, help="weight combinations, rounded up to a simplex grid (default 21)")
+    sp.add_argument("--seed", type=int, default=None, help="root seed (default: the scenario's seed)")
+    sp.add_argument(
+        "--days",
+        type=float,
+        default=DEFAULT_HORIZON_DAYS,
+        help=f"horizon of every run in days, replacing time.horizon_days (default {DEFAULT_HORIZON_DAYS:g})",
+    )
+    sp.add_argument("--out", type=Path, default=None, help="output folder (default results/<scenario>-pareto)")
+    sp.set_defaults(handler=cmd_pareto)
+    return sp
+
+
+def _safe_out(out: Path | None, name: str) -> Path:
+    from sim.cli import InputError
+
+    if out is None:
+        return Path("results") / f"{name}-pareto"
+    if not out.is_absolute():
+        cwd = Path.cwd().resolve()
+        resolved = (cwd / out).resolve()
+        if resolved == cwd or cwd not in resolved.parents:
+            raise InputError(f"--out: {out} is not a folder inside the working directory; give one or an absolute path")
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out: {out} exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()) and not (out / "pareto.csv").exists():
+        raise InputError(f"--out: {out} is a non-empty folder that holds no Pareto results; refusing to replace it")
+    return out
+
+
+def cmd_pareto(args: argparse.Namespace) -> int:
+    """Handler of ``clover-sim pareto``: sweep, print a short table, write CSV and PNG.
+
+    Raises:
+        ScenarioError: bad scenario, or no feasible optimised placement for it.
+        sim.cli.InputError: bad ``--points``, ``--seed`` or ``--out``.
+    """
+    from sim.cli import InputError
+    from sim.model.optimiser import InfeasiblePlacement
+    from sim.report.files import atomic_dir
+    from sim.scenario import load_scenario
+
+    if args.points < 1 or args.points > 231:
+        raise InputError(f"--points: must be between 1 and 231 (got {args.points})")
+    if args.seed is not None and args.seed < 0:
+        raise InputError(f"--seed: must be >= 0 (got {args.seed})")
+    if not (args.days > 0 and math.isfinite(args.days)) or args.days * 1440 < 1:
+        raise InputError(f"--days: must be a positive number of days (got {args.days})")
+    sc = load_scenario(args.scenario, args.overrides)
+    out = _safe_out(args.out, sc.name)
+    started = time.perf_counter()
+    try:
+        df = pareto_front(sc, args.points, seed=args.seed, horizon_days=args.days)
+    except InfeasiblePlacement as exc:
+        raise ScenarioError(str(args.scenario), "policy", str(exc)) from None
+    except ModelInputError as exc:
+        raise ScenarioError(str(args.scenario), exc.field, exc.problem) from None
+
+    def fill(tmp: Path) -> None:
+        df.to_csv(tmp / "pareto.csv", index=False)
+        pareto_chart(df).savefig(tmp / "pareto.png", dpi=110, metadata={"Software": None})
+
+    atomic_dir(out, fill)
+    elapsed = time.perf_counter() - started
+    print(f"scenario {sc.name}: {len(df)} placements, {int(df['on_front'].sum())} on the front, {elapsed:.1f} s -> {out}")
+    for note in df.attrs.get("notes", []):
+        print(f"note: {note}", file=sys.stderr)
+    shown = df[df["on_front"] | (df["policy"] != "weighted")]
+    for row in shown.itertuples(index=False):
+        weights = (
+            f" (cost {row.w_cost:.2f}, carbon {row.w_carbon:.2f}, latency {row.w_latency:.2f})" if row.policy == "weighted" else ""
+        )
+        print(
+            f"{row.policy + weights:<50} EUR {row.cost_eur_per_year / 1e6:10,.1f} m/yr  {row.co2_t_per_year:10,.0f} t CO2/yr"
+            f"  {row.user_rtt_ms_mean:6.1f} ms{'  front' if row.on_front else ''}"
+        )
+    return 0
