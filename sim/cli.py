@@ -70,9 +70,10 @@ def _parser() -> argparse.ArgumentParser:
 
     val = sub.add_parser("validate", help="check a scenario file without running it")
     scenario_args(val)
-    from sim import pareto
+    from sim import cli_experiments, pareto
 
     pareto.register_cli(sub)
+    cli_experiments.register_cli(sub)
     return p
 
 
@@ -158,9 +159,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``clover-sim`` command; returns the exit code."""
     parser = _parser()
     args = parser.parse_args(argv)
-    from sim import pareto
+    from sim import cli_experiments, pareto
 
-    handlers = {"run": _cmd_run, "validate": _cmd_validate, "pareto": pareto.cmd_pareto}
+    handlers = {
+        "run": _cmd_run,
+        "validate": _cmd_validate,
+        "pareto": pareto.cmd_pareto,
+        "compare": cli_experiments.cmd_compare,
+        "sweep": cli_experiments.cmd_sweep,
+    }
     try:
         return handlers[args.command](args)
     except ScenarioError as exc:

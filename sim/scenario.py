@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from sim import reference
 from sim.model.policy import POLICIES
+from sim.sweep import SweepSpec
 
 __all__ = [
     "ScenarioError",
@@ -40,6 +41,7 @@ __all__ = [
     "StorageSpec",
     "CostSpec",
     "load_scenario",
+    "read_scenario_data",
     "scenario_from_dict",
     "parse_override",
 ]
@@ -331,6 +333,7 @@ class Scenario(_Model):
     storage: StorageSpec
     costs: CostSpec
     gateway: GatewayConfig = Field(default_factory=GatewayConfig)
+    sweep: SweepSpec | None = Field(None, description="a sweep over this scenario (clover-sim sweep)")
 
     @field_validator("name")
     @classmethod
@@ -418,6 +421,15 @@ def _read_toml(path: Path, chain: tuple[Path, ...], shown: str | None = None) ->
         raise ScenarioError(shown, "extends", f"file {parent!r} not found next to this file")
     base = _read_toml(base_path, (*chain, path))
     return _deep_merge(base, data)
+
+
+def read_scenario_data(path: str | Path) -> dict[str, Any]:
+    """The scenario file merged with its ``extends`` chain, before validation.
+
+    Raises:
+        ScenarioError: for a missing file, bad TOML or a broken ``extends`` chain.
+    """
+    return _read_toml(Path(path), (), str(path))
 
 
 def parse_override(text: str) -> tuple[list[str], Any]:
