@@ -71,9 +71,11 @@ def _parser() -> argparse.ArgumentParser:
     val = sub.add_parser("validate", help="check a scenario file without running it")
     scenario_args(val)
     from sim import cli_experiments, pareto
+    from sim.report import cli_report
 
     pareto.register_cli(sub)
     cli_experiments.register_cli(sub)
+    cli_report.register_cli(sub)
     return p
 
 
@@ -160,8 +162,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     from sim import cli_experiments, pareto
+    from sim.report import cli_report
 
     handlers = {
+        "report": cli_report.cmd_report,
         "run": _cmd_run,
         "validate": _cmd_validate,
         "pareto": pareto.cmd_pareto,
