@@ -8,15 +8,17 @@ traceback only with ``--debug``).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
+from sim.cli_common import InputError, check_out_dir
 from sim.scenario import Scenario, ScenarioError, load_scenario
 
-__all__ = ["main"]
+__all__ = ["main", "InputError"]
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT = 0, 1, 2
 
@@ -38,10 +40,6 @@ _HEADLINE = (
     "residency_99_date",
     "migrated_tb",
 )
-
-
-class InputError(Exception):
-    """Bad command-line input that is not about a scenario field."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -70,31 +68,18 @@ def _parser() -> argparse.ArgumentParser:
 
     val = sub.add_parser("validate", help="check a scenario file without running it")
     scenario_args(val)
-    from sim import cli_experiments, pareto
+    from sim import cli_experiments, cli_pareto
     from sim.report import cli_report
 
-    pareto.register_cli(sub)
+    cli_pareto.register_cli(sub)
     cli_experiments.register_cli(sub)
     cli_report.register_cli(sub)
     return p
 
 
-def _safe_out(out: Path | None, scenario: Scenario) -> Path:
-    """Resolve the results folder; refuse paths that escape where results belong."""
-    if out is None:
-        return Path("results") / scenario.name
-    if not out.is_absolute():
-        cwd = Path.cwd().resolve()
-        resolved = (cwd / out).resolve()
-        if resolved != cwd and cwd not in resolved.parents:
-            raise InputError(f"--out: {out} escapes the working directory; give a folder inside it or an absolute path")
-        if resolved == cwd:
-            raise InputError(f"--out: {out} is the working directory itself; name a results folder")
-    if out.exists() and not out.is_dir():
-        raise InputError(f"--out: {out} exists and is not a folder")
-    if out.is_dir() and any(out.iterdir()) and not (out / "summary.json").exists():
-        raise InputError(f"--out: {out} is a non-empty folder that holds no results; refusing to replace it")
-    return out
+def _out_dir(out: Path | None, scenario: Scenario) -> Path:
+    """The results folder: ``--out`` checked, or results/<scenario name>."""
+    return check_out_dir(out if out is not None else Path("results") / scenario.name, marker="summary.json")
 
 
 def _fmt(value: float) -> str:
@@ -136,7 +121,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.seed is not None and args.seed < 0:
         raise InputError(f"--seed: must be >= 0 (got {args.seed})")
     sc = load_scenario(args.scenario, args.overrides)
-    out = _safe_out(args.out, sc)
+    out = _out_dir(args.out, sc)
     started = time.perf_counter()
     from sim.experiment import simulate  # heavy imports only once the input is known good
     from sim.model.world import ModelInputError
@@ -161,14 +146,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``clover-sim`` command; returns the exit code."""
     parser = _parser()
     args = parser.parse_args(argv)
-    from sim import cli_experiments, pareto
+    from sim import cli_experiments, cli_pareto
     from sim.report import cli_report
 
     handlers = {
         "report": cli_report.cmd_report,
         "run": _cmd_run,
         "validate": _cmd_validate,
-        "pareto": pareto.cmd_pareto,
+        "pareto": cli_pareto.cmd_pareto,
         "compare": cli_experiments.cmd_compare,
         "sweep": cli_experiments.cmd_sweep,
     }
@@ -183,6 +168,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("clover-sim: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into e.g. head: the work is done, stop quietly
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - keep Python from failing at exit
+        return EXIT_OK
     except Exception as exc:  # noqa: BLE001 - the boundary that turns crashes into exit 1
         if args.debug:
             traceback.print_exc()

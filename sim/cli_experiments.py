@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from sim.cli_common import check_out_dir
 from sim.scenario import ScenarioError
 
 __all__ = ["register_cli", "main", "Progress"]
@@ -148,15 +149,6 @@ def _check_counts(args: argparse.Namespace) -> None:
         raise _input_error("--workers", f"must be >= 1 (got {args.workers})")
 
 
-def _check_out(out: Path, marker: str) -> Path:
-    """Refuse an output folder that is a file, or a non-empty folder we did not write."""
-    if out.exists() and not out.is_dir():
-        raise _input_error("--out", f"{out} exists and is not a folder")
-    if out.is_dir() and any(out.iterdir()) and not (out / marker).exists():
-        raise _input_error("--out", f"{out} is a non-empty folder without {marker}; refusing to write into it")
-    return out
-
-
 def _executor(args: argparse.Namespace) -> Any:
     from sim.executors import ExecutorError, make_executor
 
@@ -206,7 +198,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if len(args.scenarios) < 2:
         raise _input_error("compare", "give at least two scenario files; the first is the baseline")
     scenarios = [load_scenario(p, args.overrides) for p in args.scenarios]
-    out = _check_out(args.out or default_out(scenarios), "compare.csv")
+    out = check_out_dir(args.out or default_out(scenarios), marker="compare.csv")
     total = len(scenarios) * args.replications
     progress = Progress(total, "compare")
     started = time.perf_counter()
@@ -246,7 +238,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         sensitivity=args.sensitivity,
         kpis=args.kpis,
     )
-    out = _check_out(args.out or Path("results") / f"sweep-{plan.name}", "sweep.json")
+    out = check_out_dir(args.out or Path("results") / f"sweep-{plan.name}", marker="sweep.json")
     started = time.perf_counter()
     progress: list[Progress] = []
 

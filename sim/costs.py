@@ -11,7 +11,8 @@ Per site:
 Programme-wide (site "programme"):
     staff       = central data-security organisation FTE x loaded cost per FTE
     oversight   = the third-party monitoring contract (when a gateway runs)
-    gateway     = gateway reviewers FTE x loaded cost per FTE (when a gateway runs)
+    gateway     = reviewer FTE (shift hours x reviewers / 40 h) x cost per reviewer, plus
+                  inspection nodes x cost per node (when a gateway runs)
 Carbon = facility energy x grid intensity of the site.
 
 "Annualised" = metered over the horizon x (365.25 days / horizon).
@@ -176,8 +177,10 @@ def cost_table(
     rows.append(("programme", "staff", fte * sc.costs.staff_eur_per_fte_year, fte, "FTE"))
     if gateway_active(sc):
         gw = sc.gateway
-        rows.append(("programme", "oversight", gw.oversight_eur_per_year, 1.0, "contract"))
-        rows.append(("programme", "gateway", gw.staff_fte * sc.costs.staff_eur_per_fte_year, gw.staff_fte, "FTE"))
+        if gw.third_party.enabled:
+            rows.append(("programme", "oversight", gw.oversight_eur_per_year, 1.0, "contract"))
+        rows.append(("programme", "gateway", gw.reviewer_eur_per_year(), gw.reviewer_fte(), "reviewer FTE"))
+        rows.append(("programme", "gateway", gw.nodes_eur_per_year(), float(gw.transfers.nodes), "inspection nodes"))
     return pd.DataFrame(rows, columns=["site", "category", "eur_per_year", "quantity", "unit"])
 
 

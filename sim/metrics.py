@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from sim.model.gateway import GatewayRun
 from sim.model.network import FlowLog
 
 __all__ = ["Meters", "placement_table", "transfers_table", "latency_table", "weighted_quantile", "conservation_gap_gb"]
@@ -48,6 +49,7 @@ class Meters:
         flows: every transfer, aggregated by month.
         placement_changes_s: times the placement changed (0 = the first decision).
         pending_migration_gb: bytes still waiting to cross a link at the end.
+        gateway: every gateway request of the run (None until the gateway has run).
     """
 
     countries: list[str]
@@ -77,6 +79,7 @@ class Meters:
     flows: FlowLog
     placement_changes_s: list[float]
     pending_migration_gb: float
+    gateway: GatewayRun | None
 
     @property
     def dt_s(self) -> NDArray[np.float64]:

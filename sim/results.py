@@ -22,6 +22,20 @@ from sim.scenario import Scenario
 __all__ = ["KPI", "ReplicationResult", "Results", "replication_result", "residency_table", "t_interval"]
 
 
+#: KPIs the gateway reports (zero when a scenario has no gateway).
+GATEWAY_KPIS = (
+    "gateway_wait_s_mean",
+    "gateway_wait_s_p50",
+    "gateway_wait_s_p95",
+    "gateway_wait_s_p99",
+    "gateway_sla_breach_share",
+    "reviewer_utilisation",
+    "gateway_requests_per_year",
+    "transfer_tb_out_of_eea_per_year",
+    "transfer_tb_blocked_per_year",
+)
+
+
 @dataclass(frozen=True)
 class KPI:
     """One KPI value of one replication."""
@@ -77,7 +91,15 @@ def replication_result(m: Meters, scenario: Scenario) -> ReplicationResult:
     weights = m.served_requests.ravel()
     co2 = costs.co2_t_per_year(m, scenario, load)
     horizon = m.horizon_s
-    leaving = transfers.loc[transfers["leaves_eea"], "tb"].sum()
+    # with a gateway, exports leave through it: what crosses is its approved, pseudonymised
+    # volume; without one they leave as they are and nobody waits
+    gw = m.gateway
+    gw_kpis = gw.kpis() if gw is not None else dict.fromkeys(GATEWAY_KPIS, 0.0)
+    through_gateway = transfers["kind"] == "export" if gw is not None else np.zeros(len(transfers), dtype=bool)
+    leaving_direct = transfers.loc[transfers["leaves_eea"] & ~through_gateway, "tb"].sum()
+    leaving = float(costs.annualise(leaving_direct, m.horizon_s)) + gw_kpis["transfer_tb_out_of_eea_per_year"]
+    blocked = float(costs.annualise(m.export_blocked_gb.sum() / 1000.0, m.horizon_s))
+    blocked += gw_kpis.get("transfer_tb_blocked_per_year", 0.0)
     k: dict[str, KPI] = {
         "cost_eur_per_year": KPI(float(cost["eur_per_year"].sum()), "EUR/yr"),
         "energy_mwh_per_year": KPI(float(costs.annualise(load.facility_kwh.sum(), horizon)) / 1000.0, "MWh/yr"),
@@ -85,13 +107,21 @@ def replication_result(m: Meters, scenario: Scenario) -> ReplicationResult:
         "stored_pb_total": KPI(float(final.sum()) / 1e6, "PB"),
         "stored_pb_outside_eea": KPI(float(final[:, :, ~site_eea].sum()) / 1e6, "PB"),
         "eea_residency_share": KPI(float(1.0 - protected_out / protected_total) if protected_total > 0 else 1.0, "share"),
-        "transfer_tb_out_of_eea_per_year": KPI(float(costs.annualise(leaving, horizon)), "TB/yr"),
-        "transfer_tb_blocked_per_year": KPI(float(costs.annualise(m.export_blocked_gb.sum() / 1000.0, horizon)), "TB/yr"),
+        "transfer_tb_out_of_eea_per_year": KPI(leaving, "TB/yr"),
+        "transfer_tb_blocked_per_year": KPI(blocked, "TB/yr"),
         "user_rtt_ms_p50": KPI(weighted_quantile(rtt, weights, 0.50), "ms"),
         "user_rtt_ms_p95": KPI(weighted_quantile(rtt, weights, 0.95), "ms"),
         "requests_per_year": KPI(float(costs.annualise(m.requests.sum(), horizon)), "requests/yr"),
         "mau_end": KPI(float(m.mau[-1].sum()), "users"),
     }
+    units = {"gateway_requests_per_year": "requests/yr", "gateway_sla_breach_share": "share", "reviewer_utilisation": "share"}
+    for name, value in gw_kpis.items():
+        if name.startswith("transfer_"):
+            continue
+        k[name] = KPI(float(value), units.get(name, "s"))
+    if gw is not None:
+        tables["gateway_requests"] = gw.to_frame()
+        tables["reviewer_utilisation"] = gw.utilisation_by_hour()
     total_requests = m.requests.sum()
     k["unavailable_request_share"] = KPI(float(m.unserved_requests.sum() / total_requests), "share")
     k["failover_request_share"] = KPI(float(m.failover_requests.sum() / total_requests), "share")

@@ -25,6 +25,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from sim import reference
+from sim.model.gateway_config import GatewayConfig
 from sim.model.policy import POLICIES
 from sim.sweep import SweepSpec
 
@@ -306,15 +307,6 @@ class CostSpec(_Model):
     staff_eur_per_fte_year: float = Field(ge=0)
     programme_staff_fte: float = Field(0.0, ge=0, description="central data-security organisation")
     reference_eur_per_year: float = Field(reference.CLOVER_COST_EUR_PER_YEAR, gt=0)
-
-
-class GatewayConfig(_Model):
-    """First gateway stage: a fixed delay on every cross-border employee access."""
-
-    enabled: bool = True
-    cross_border_access_delay_s: float = Field(0.0, ge=0, description="fixed delay per cross-border access")
-    staff_fte: float = Field(0.0, ge=0, description="gateway reviewers (FTE)")
-    oversight_eur_per_year: float = Field(0.0, ge=0, description="third-party monitoring contract")
 
 
 class Scenario(_Model):

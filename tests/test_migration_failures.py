@@ -66,7 +66,7 @@ def test_residency_rises_as_migration_proceeds() -> None:
 
 
 def test_residency_99_date_on_the_full_timeline() -> None:
-    sc = short("clover_timeline.toml", days=1826, step_minutes=240)
+    sc = short("clover_timeline.toml", "gateway.enabled=false", days=1826, step_minutes=240)  # migration only
     res = simulate(sc)
     kpis = res.summary()["kpis"]
     date = kpis["residency_99_date"]["mean"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import math
 from pathlib import Path
 
@@ -13,8 +12,6 @@ from matplotlib.figure import Figure
 
 import sim.model.optimiser  # noqa: F401  (registers the optimising policies)
 from sim import pareto
-from sim.cli import InputError
-from sim.scenario import ScenarioError
 
 from .conftest import SCENARIOS, short
 
@@ -119,15 +116,19 @@ def test_chart(front: pd.DataFrame, tmp_path: Path) -> None:
 
 
 # ----------------------------------------------------------------------------------------------
-# The command (through its own parser until sim.cli wires it)
+# The command
 
 
 def run_cli(*argv: str) -> int:
-    parser = argparse.ArgumentParser()
-    sub = parser.add_subparsers(dest="command", required=True)
-    pareto.register_cli(sub)
-    args = parser.parse_args(list(argv))
-    return args.handler(args)
+    from sim import cli
+
+    return cli.main(list(argv))
+
+
+def test_cli_default_horizon_matches_the_model() -> None:
+    from sim import cli_pareto
+
+    assert cli_pareto.DEFAULT_HORIZON_DAYS == pareto.DEFAULT_HORIZON_DAYS
 
 
 SHORT = ["--set", "time.step_minutes=60", "--days", "2"]
@@ -148,37 +149,31 @@ def test_cli_writes_csv_and_png(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 
-def test_cli_bad_input(tmp_path: Path) -> None:
+def bad(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
+    """Run the command expecting bad input: exit 2 and one line on stderr, returned."""
+    assert run_cli(*argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    return err[0]
+
+
+def test_cli_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     clover = str(SCENARIOS / "clover.toml")
-    with pytest.raises(InputError, match="--points"):
-        run_cli("pareto", clover, "--points", "0", "--out", str(tmp_path / "a"))
-    with pytest.raises(InputError, match="--days"):
-        run_cli("pareto", clover, "--days", "-1", "--out", str(tmp_path / "a"))
+    assert "--points" in bad(capsys, "pareto", clover, "--points", "0", "--out", str(tmp_path / "a"))
+    assert "--days" in bad(capsys, "pareto", clover, "--days", "-1", "--out", str(tmp_path / "a"))
     busy = tmp_path / "busy"
     busy.mkdir()
     (busy / "notes.txt").write_text("keep me")
-    with pytest.raises(InputError, match="refusing"):
-        run_cli("pareto", clover, *SHORT, "--points", "1", "--out", str(busy))
-    with pytest.raises(ScenarioError, match="population.mau"):
-        run_cli("pareto", clover, "--set", "population.mau=-1", "--out", str(tmp_path / "b"))
+    assert "refusing" in bad(capsys, "pareto", clover, *SHORT, "--points", "1", "--out", str(busy))
+    assert "population.mau" in bad(capsys, "pareto", clover, "--set", "population.mau=-1", "--out", str(tmp_path / "b"))
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+    assert (busy / "notes.txt").read_text() == "keep me"
 
 
-def test_cli_infeasible_is_a_scenario_error(tmp_path: Path) -> None:
-    with pytest.raises(ScenarioError, match="protected_personal needs 3 copies"):
-        run_cli(
-            "pareto", str(SCENARIOS / "clover.toml"), *SHORT, "--set", 'policy.sites=["dublin","hamar"]',
-            "--points", "1", "--out", str(tmp_path / "x"),
-        )
+def test_cli_infeasible_is_a_scenario_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    line = bad(
+        capsys, "pareto", str(SCENARIOS / "clover.toml"), *SHORT, "--set", 'policy.sites=["dublin","hamar"]',
+        "--points", "1", "--out", str(tmp_path / "x"),
+    )
+    assert "protected_personal needs 3 copies" in line
     assert not (tmp_path / "x").exists()
-
-
-def test_cli_main_when_wired(tmp_path: Path) -> None:
-    from sim import cli
-
-    out = tmp_path / "m"
-    try:
-        code = cli.main(["pareto", str(SCENARIOS / "clover.toml"), *SHORT, "--points", "1", "--out", str(out)])
-    except SystemExit:
-        pytest.skip("clover-sim pareto is not wired into sim.cli yet")
-    assert code == 0 and (out / "pareto.csv").exists()

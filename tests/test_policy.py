@@ -24,7 +24,7 @@ def test_spread_copies(weights, copies) -> None:
 
 def ctx(available=(True, True, True, True), eea=(True, True, True, False)) -> PlacementContext:
     rng = np.random.default_rng(0)
-    C, K = 5, 2
+    C, _K = 5, 2
     return PlacementContext(
         countries=[f"C{i}" for i in range(C)],
         classes=["a", "b"],

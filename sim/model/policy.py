@@ -13,6 +13,7 @@ number of usable sites, if fewer).
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -137,6 +138,27 @@ class PlacementPolicy(Protocol):
 
 
 POLICIES: dict[str, Callable[[], PlacementPolicy]] = {}
+
+
+def _lazy(module: str, cls_name: str) -> Callable[[], PlacementPolicy]:
+    """A registry entry that imports its module on first use (the optimisers load SciPy)."""
+
+    def factory() -> PlacementPolicy:
+        return getattr(importlib.import_module(module), cls_name)()
+
+    return factory
+
+
+# The optimising policies live in sim.model.optimiser, which registers the real classes when
+# it is imported; until then these entries keep scenario validation and the CLI light.
+POLICIES.update(
+    {
+        "cost_optimal": _lazy("sim.model.optimiser", "CostOptimal"),
+        "carbon_optimal": _lazy("sim.model.optimiser", "CarbonOptimal"),
+        "latency_optimal": _lazy("sim.model.optimiser", "LatencyOptimal"),
+        "weighted": _lazy("sim.model.optimiser", "Weighted"),
+    }
+)
 
 
 def register_policy(name: str) -> Callable[[type], type]:

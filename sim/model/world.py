@@ -27,6 +27,7 @@ from scipy.signal import lfilter
 from sim.metrics import Meters
 from sim.model import policy as policies
 from sim.model.datacenter import DataCenter
+from sim.model.gateway import GatewayRun, simulate_gateway
 from sim.model.migration import MigrationBacklog
 from sim.model.network import FlowLog, fibre_min_matrix_ms, rtt_matrix_ms
 from sim.model.traffic import Demand, TimeGrid, draw_demand, time_grid
@@ -144,6 +145,7 @@ class World:
             flows=FlowLog(),
             placement_changes_s=[],
             pending_migration_gb=0.0,
+            gateway=None,
         )
         self._volume_gb = np.zeros((C, K))  # one-copy volume per (country, class)
         self._planning_inputs()
@@ -276,7 +278,34 @@ class World:
         if not self.backlog.empty:
             self._spread_adjustment(m.final_stock_gb)
         m.pending_migration_gb = self.backlog.pending_gb()
+        m.gateway = self._run_gateway()
         return m
+
+    def _run_gateway(self) -> GatewayRun | None:
+        """Every employee access and every export as an individual request through the gateway
+        (None when the scenario has no gateway: nothing queues, exports leave as they are).
+
+        Transfer jobs arrive at the rate the data classes' exports imply: exported GB per
+        (class, destination) per hour / the mean job size.
+        """
+        sc = self.scenario
+        if not sc.gateway.enabled:
+            return None
+        cols = self.meters.flows.columns()
+        exports = cols["kind"] == "export"
+        hours = sc.horizon_s / 3600.0
+        mean_gb = sc.gateway.transfers.size_gb.mean
+        rates: dict[tuple[str, str], float] = {}
+        for cls, dest, gb in zip(cols["data_class"][exports], cols["destination"][exports], cols["gb"][exports], strict=True):
+            rates[(str(cls), str(dest))] = rates.get((str(cls), str(dest)), 0.0) + gb / hours / mean_gb
+        return simulate_gateway(
+            sc.gateway,
+            start_utc=sc.start_utc,
+            horizon_s=sc.horizon_s,
+            rng=component_rng(self.seed_seq, "gateway"),
+            transfer_policy=sc.policy.transfer,
+            transfer_jobs_per_hour=rates,
+        )
 
     def _processes(self, env: simpy.Environment) -> list[Generator[simpy.Event, None, None]]:
         """The SimPy processes of the world's state changes."""
@@ -433,7 +462,6 @@ class World:
 
     def _rebalance(self, old: policies.Placement, new: policies.Placement, step: int) -> None:
         """Queue the moves and copies from the old layout to the new one; drop surplus copies."""
-        m = self.meters
         before = self._stock(old)
         after = self._stock(new)
         delta = after - before

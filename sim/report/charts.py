@@ -31,7 +31,7 @@ from sim.report.style import (
 TB_PER_PB = 1000.0
 EUR_PER_MILLION = 1e6
 
-__all__ = ["stored_by_site_chart", "cost_by_site_chart", "rtt_by_country_chart"]
+__all__ = ["stored_by_site_chart", "cost_by_site_chart", "rtt_by_country_chart", "reviewer_utilisation_chart"]
 
 
 def _new_figure(figsize: tuple[float, float]) -> Figure:
@@ -308,3 +308,35 @@ def rtt_by_country_chart(
     apply_style(ax)
     return fig
 
+
+
+def reviewer_utilisation_chart(utilisation: pd.DataFrame, *, title: str | None = None) -> Figure:
+    """Gateway reviewer utilisation by hour of day (UTC): busy over staffed reviewer time.
+
+    Args:
+        utilisation: Columns ``hour`` (0-23) and ``utilisation`` (0-1); several replications
+            may be stacked (the mean per hour is drawn).
+        title: Default states the busiest hour.
+
+    Returns:
+        Figure with one bar per hour.
+
+    Raises:
+        ValueError: If the frame is empty or lacks a column.
+    """
+    _check_frame(utilisation, "utilisation", ("hour", "utilisation"))
+    by_hour = utilisation.groupby("hour")["utilisation"].mean().reindex(range(24))
+    if title is None:
+        top = int(by_hour.idxmax())
+        title = f"Reviewers busiest at {top:02d}:00 UTC ({100 * by_hour.max():.0f} % of staffed time)"
+    fig = _new_figure((8, 3.8))
+    ax = fig.add_subplot()
+    ax.bar(by_hour.index, 100 * by_hour.fillna(0.0).to_numpy(), color=CATEGORY_COLORS.get("gateway", "#999999"))
+    ax.axhline(100, color="black", linestyle="--", linewidth=1.0)
+    ax.set_xticks(range(0, 24, 2))
+    ax.set_xlabel("Hour of day (UTC)")
+    ax.set_ylabel("Reviewer utilisation (%)")
+    ax.set_ylim(0, max(105.0, 100 * float(by_hour.max()) * 1.05))
+    ax.set_title(title, loc="left")
+    apply_style(ax)
+    return fig

@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from sim.cli_common import InputError, check_out_dir
+
 __all__ = ["register_cli", "cmd_report", "DEFAULT_OUT"]
 
 DEFAULT_OUT = Path("results") / "report"
@@ -40,34 +42,16 @@ def register_cli(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPar
     return p
 
 
-def _check_out(out: Path, inputs: list[Path]) -> None:
-    from sim.cli import InputError
-
-    resolved = out.resolve()
-    cwd = Path.cwd().resolve()
-    if resolved == cwd or resolved in cwd.parents:
-        raise InputError(f"--out: {out} is the working directory or above it; name a report folder")
-    if out.exists() and not out.is_dir():
-        raise InputError(f"--out: {out} exists and is not a folder")
-    if out.is_dir() and any(out.iterdir()) and not (out / "report.html").exists():
-        raise InputError(f"--out: {out} is a non-empty folder that holds no report; refusing to replace it")
-    for folder in inputs:
-        f = folder.resolve()
-        if f == resolved or resolved in f.parents:
-            raise InputError(f"--out: {out} would replace the result folder {folder}; choose another folder")
-
-
 def cmd_report(args: argparse.Namespace) -> int:
     """Handle ``clover-sim report``: build and write the report; returns exit code 0.
 
     Raises:
         sim.cli.InputError: no folder given, a folder without summary.json, or a bad --out.
     """
-    from sim.cli import InputError
 
     if not args.results:
         raise InputError("report: give one or more result folders (written by 'clover-sim run')")
-    _check_out(args.out, list(args.results))
+    check_out_dir(args.out, marker="report.html", protect=list(args.results))
     from sim.report.leadership import ReportInputError, build_report, write_report
 
     try:

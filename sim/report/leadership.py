@@ -47,7 +47,7 @@ from matplotlib.figure import Figure
 from sim import reference
 from sim.report import charts, maps, report_charts
 from sim.report.charts import _eur, _num
-from sim.report.files import atomic_dir
+from sim.report.files import atomic_dir, read_gateway_requests
 
 __all__ = [
     "RunFolder",
@@ -659,7 +659,7 @@ def _gateway_requests(run: RunFolder) -> pd.DataFrame | None:
     for name in ("gateway_requests.csv", "gateway_requests.parquet"):
         f = run.path / name
         if f.is_file():
-            return pd.read_csv(f) if name.endswith(".csv") else pd.read_parquet(f)
+            return read_gateway_requests(f)
     return None
 
 
@@ -689,7 +689,8 @@ def _gateway_section(runs: Sequence[RunFolder]) -> Section:
             why = "the gateway is switched off" if not enabled else "the folder holds no gateway_requests file"
             blocks.append(f"{r.name}: the run had no gateway queue ({why}), so there are no waits to show.")
         else:
-            classes = sorted(requests["class"].astype(str).unique())
+            access = requests[requests["kind"].astype(str) == "access"] if "kind" in requests else requests
+            classes = sorted(access["class"].dropna().astype(str).unique())
             sla = _sla_by_class(r, classes)
             if not sla:
                 blocks.append(f"{r.name}: the resolved scenario records no gateway SLA (gateway.sla_s), so no "
@@ -699,9 +700,6 @@ def _gateway_section(runs: Sequence[RunFolder]) -> Section:
                 blocks.append(Chart(fig, f"{r.name}: distribution of access-request waits per class with the SLA"))
             except ValueError as exc:
                 blocks.append(f"{r.name}: gateway requests cannot be plotted: {exc}.")
-            access = requests
-            if "kind" in access.columns:
-                access = access[access["kind"].astype(str) == "access"]
             rows = []
             for c in classes:
                 w = access.loc[access["class"].astype(str) == c, "wait_s"].to_numpy(dtype=float)
