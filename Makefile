@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: setup run test bench clean
+.PHONY: setup run test bench bench-all clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,3 +27,9 @@ bench: setup
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
+
+bench-all: setup
+	$(BIN)/python benchmarks/year.py
+	$(BIN)/python benchmarks/gateway.py
+	$(BIN)/python benchmarks/optimiser.py
+	$(BIN)/python benchmarks/sweep.py

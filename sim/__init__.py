@@ -2,13 +2,25 @@
 
 Public API::
 
-    from sim import load_scenario, simulate
-    scenario = load_scenario("scenarios/clover.toml", ["population.mau=180000000"])
-    results = simulate(scenario, replications=5, seed=1)
-    results.kpi_summary()          # mean and 95 % interval per KPI
-    results.table("costs")         # tidy tables: placement, transfers, latency, costs, ...
+    import sim
+    scenario = sim.load_scenario("scenarios/clover.toml", ["population.mau=180000000"])
+    results = sim.simulate(scenario, replications=5, seed=1)
+    results.kpi_summary()                     # mean and 95 % interval per KPI
+    results.table("costs")                    # tidy tables: placement, transfers, latency, costs, ...
+    sim.write_results(results, "results/x")   # the files `clover-sim run` writes
 
-Heavy modules (the world, SciPy) load on first use, so ``clover-sim validate`` stays quick.
+    cmp = sim.compare([sim.load_scenario(a), sim.load_scenario(b)], replications=20)
+    cmp.table()                               # paired differences on common random numbers
+
+    plan = sim.load_sweep("scenarios/sweeps/small.toml")
+    report = sim.run_sweep(plan, "results/sweep-small", sim.make_executor())
+    staff = sim.staff_for_target(scenario.gateway, p95_wait_s=1800, start_utc=scenario.start_utc,
+                                 horizon_s=28 * 86400, seed=0)
+    front = sim.pareto_front(scenario, points=21)
+    sim.make_report(["results/clover", "results/pre_clover"], "results/report")
+
+Heavy modules (the world, SciPy, numba, Dask) load on first use, so ``clover-sim validate``
+stays quick.
 """
 
 from __future__ import annotations
@@ -19,17 +31,58 @@ from typing import TYPE_CHECKING, Any
 from sim.scenario import Scenario, ScenarioError, load_scenario
 
 if TYPE_CHECKING:
+    from sim.compare import Comparison, compare
+    from sim.executors import make_executor
     from sim.experiment import simulate
+    from sim.model.gateway import simulate_gateway, staff_for_target
+    from sim.pareto import pareto_front
+    from sim.report.files import write_results
+    from sim.report.leadership import make_report
     from sim.results import Results
+    from sim.sweep_run import load_sweep, run_sweep
 
-__all__ = ["load_scenario", "simulate", "Results", "Scenario", "ScenarioError", "__version__"]
+__all__ = [
+    "Comparison",
+    "Results",
+    "Scenario",
+    "ScenarioError",
+    "__version__",
+    "compare",
+    "load_scenario",
+    "load_sweep",
+    "make_executor",
+    "make_report",
+    "pareto_front",
+    "run_sweep",
+    "simulate",
+    "simulate_gateway",
+    "staff_for_target",
+    "write_results",
+]
 
 __version__ = "0.1.0"
 
-_LAZY = {"simulate": "sim.experiment", "Results": "sim.results"}
+_LAZY = {
+    "simulate": "sim.experiment",
+    "Results": "sim.results",
+    "compare": "sim.compare",
+    "Comparison": "sim.compare",
+    "load_sweep": "sim.sweep_run",
+    "run_sweep": "sim.sweep_run",
+    "make_executor": "sim.executors",
+    "simulate_gateway": "sim.model.gateway",
+    "staff_for_target": "sim.model.gateway",
+    "pareto_front": "sim.pareto",
+    "write_results": "sim.report.files",
+    "make_report": "sim.report.leadership",
+}
 
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'sim' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -13,6 +13,7 @@ import sys
 import time
 import traceback
 from collections.abc import Sequence
+from typing import NoReturn
 from pathlib import Path
 
 from sim.cli_common import InputError, check_out_dir
@@ -42,8 +43,16 @@ _HEADLINE = (
 )
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (exit 2), like every other bad input."""
+
+    def error(self, message: str) -> NoReturn:
+        print(f"{self.prog}: error: {message} (see {self.prog} --help)", file=sys.stderr)
+        sys.exit(EXIT_INPUT)
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="clover-sim", description="Data residency placement simulator (Project Clover).")
+    p = _Parser(prog="clover-sim", description="Data residency placement simulator (Project Clover).")
     p.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -68,6 +77,14 @@ def _parser() -> argparse.ArgumentParser:
 
     val = sub.add_parser("validate", help="check a scenario file without running it")
     scenario_args(val)
+
+    staff = sub.add_parser("staff", help="fewest gateway reviewers per shift that meet a p95 wait target")
+    scenario_args(staff)
+    staff.add_argument("--p95-wait", required=True, type=_duration_s, metavar="DURATION",
+                       help="target for the 95th-percentile review wait, e.g. 30m, 2h, 900s")
+    staff.add_argument("--days", type=float, default=28.0,
+                       help="simulated days per trial (default 28: four whole weeks)")
+    staff.add_argument("--seed", type=int, default=None, help="seed of every trial (default: the scenario's seed)")
     from sim import cli_experiments, cli_pareto
     from sim.report import cli_report
 
@@ -106,6 +123,63 @@ def _print_kpis(results: object) -> None:
         row = summary[name]
         ci = f"[{show(row['ci95_low'])}, {show(row['ci95_high'])}]"
         print(f"{name:<{width}}  {show(row['mean']):>14}  {ci:>29}  {row['unit']}")
+
+
+def _duration_s(text: str) -> float:
+    """Parse 30m, 2h, 90s, 1.5h or a plain number of seconds."""
+    units = {"s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
+    text = text.strip().lower()
+    for suffix in sorted(units, key=len, reverse=True):
+        if text.endswith(suffix):
+            number, factor = text[: -len(suffix)], units[suffix]
+            break
+    else:
+        number, factor = text, 1.0
+    try:
+        value = float(number) * factor
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration such as 30m, 2h or 900s") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a positive duration")
+    return value
+
+
+def _cmd_staff(args: argparse.Namespace) -> int:
+    sc = load_scenario(args.scenario, args.overrides)
+    if not args.days > 0:
+        raise InputError(f"--days: must be > 0 (got {args.days})")
+    if not sc.gateway.enabled:
+        raise ScenarioError(str(args.scenario), "gateway.enabled", "the scenario has no gateway to staff")
+    from sim.model.gateway import staff_for_target
+
+    started = time.perf_counter()
+    try:
+        table = staff_for_target(
+            sc.gateway,
+            p95_wait_s=args.p95_wait,
+            start_utc=sc.start_utc,
+            horizon_s=args.days * 86400.0,
+            seed=sc.seed if args.seed is None else args.seed,
+            transfer_policy=sc.policy.transfer,
+        )
+    except ValueError as exc:
+        raise ScenarioError(str(args.scenario), "gateway", str(exc)) from None
+    elapsed = time.perf_counter() - started
+    print(
+        f"scenario {sc.name}: p95 review wait <= {args.p95_wait / 60:.0f} min, {args.days:g}-day trials, "
+        f"{elapsed:.1f} s"
+    )
+    print(f"{'shift':<12} {'reviewers':>9} {'Erlang C':>9} {'p95 wait':>10} {'utilisation':>12}")
+    for row in table.itertuples(index=False):
+        print(
+            f"{row.shift:<12} {row.reviewers:>9d} {row.erlang_c_reviewers:>9d} "
+            f"{row.p95_wait_s / 60:>8.1f} m {100 * row.utilisation:>11.0f} %"
+        )
+    fte = sc.gateway.model_copy(update={"shifts": [
+        s.model_copy(update={"reviewers": int(r)}) for s, r in zip(sc.gateway.effective_shifts(), table.reviewers, strict=True)
+    ], "reviewers": None, "staffing": "shifts"}).reviewer_fte()
+    print(f"reviewer FTE: {fte:.1f} (now {sc.gateway.reviewer_fte():.1f})")
+    return EXIT_OK
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
@@ -153,6 +227,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "report": cli_report.cmd_report,
         "run": _cmd_run,
         "validate": _cmd_validate,
+        "staff": _cmd_staff,
         "pareto": cli_pareto.cmd_pareto,
         "compare": cli_experiments.cmd_compare,
         "sweep": cli_experiments.cmd_sweep,

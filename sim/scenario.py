@@ -350,6 +350,11 @@ class Scenario(_Model):
             for end in (link.a, link.b):
                 if end not in self.sites:
                     raise ValueError(f"network.links.{i}: unknown site {end!r}; known: {sorted(self.sites)}")
+        if self.gateway.enabled and self.gateway.warmup_s >= self.horizon_s:
+            raise ValueError(
+                f"gateway.warmup_s ({self.gateway.warmup_s:g} s) must be shorter than the horizon "
+                f"({self.horizon_s:g} s); lengthen time.horizon_days or shorten the warm-up"
+            )
         for i, cut in enumerate(self.network.cuts):
             if cut.a not in self.sites or (cut.b not in self.sites and cut.b != "users"):
                 raise ValueError(f"network.cuts.{i}: ends must be site ids (or 'users' for b); got {cut.a!r}, {cut.b!r}")

@@ -135,3 +135,28 @@ def test_default_out_is_results_scenario_name(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "results" / "pre_clover" / "summary.json").exists()
     assert "cost_eur_per_year" in proc.stdout  # the KPI table ends the run
+
+
+def test_staff_command_prints_a_table_that_meets_the_target(capsys) -> None:
+    code = cli.main(["staff", str(SCENARIOS / "clover.toml"), "--p95-wait", "45m", "--days", "7"])
+    out = capsys.readouterr().out
+    assert code == 0
+    rows = [line.split() for line in out.splitlines()[2:] if line and not line.startswith("reviewer FTE")]
+    assert {r[0] for r in rows} == {"on_call", "apac", "emea", "americas"}
+    for r in rows:
+        assert float(r[3]) <= 45.0  # simulated p95 review wait, minutes
+    assert "reviewer FTE" in out
+
+
+def test_staff_bad_duration_is_bad_input(tmp_path: Path) -> None:
+    p = bad(tmp_path, "staff", str(SCENARIOS / "clover.toml"), "--p95-wait", "soon")
+    assert "--p95-wait" in p.stderr
+    p = bad(tmp_path, "staff", str(SCENARIOS / "pre_clover.toml"), "--p95-wait", "30m")
+    assert "gateway.enabled" in p.stderr
+
+
+def test_public_api_names_all_resolve() -> None:
+    import sim
+
+    for name in sim.__all__:
+        assert getattr(sim, name) is not None

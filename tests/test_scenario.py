@@ -129,3 +129,8 @@ def test_extends_missing_file(tmp_path: Path) -> None:
 def test_name_that_escapes_results_is_refused(write_toml, name: str) -> None:
     err = error_of(write_toml(f'name = "{name}"\n'))
     assert err.field == "name"
+
+
+def test_gateway_warmup_longer_than_the_run(write_toml) -> None:
+    err = error_of(write_toml("[time]\nhorizon_days = 1\n[gateway]\nwarmup_s = 200000.0\n"))
+    assert "gateway.warmup_s" in err.problem

@@ -20,7 +20,7 @@ def test_scenarios_are_shipped() -> None:
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: str(p.relative_to(SCENARIOS)))
 def test_runs_on_short_horizon(path: Path) -> None:
-    sc = load_scenario(path, ["time.horizon_days=2", "time.step_minutes=60"])
+    sc = load_scenario(path, ["time.horizon_days=2", "time.step_minutes=60", "gateway.warmup_s=3600"])
     res = simulate(sc, replications=2, seed=1)
     assert res.kpi("stored_pb_total") > 0
     assert res.kpi("cost_eur_per_year") > 0
