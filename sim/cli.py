@@ -201,18 +201,29 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from sim.model.world import ModelInputError
     from sim.report.files import write_results
 
+    bar = None
+    if sys.stderr.isatty() and args.replications > 1:  # quiet when not on a terminal
+        from tqdm import tqdm
+
+        bar = tqdm(total=args.replications, unit="replication", desc=sc.name, file=sys.stderr, leave=False)
+
     def progress(done: int, total: int) -> None:
-        if sys.stderr.isatty() and total > 1:
-            print(f"\rreplication {done}/{total}", end="" if done < total else "\n", file=sys.stderr, flush=True)
+        if bar is not None:
+            bar.update(1)
 
     try:
         results = simulate(sc, replications=args.replications, seed=args.seed, progress=progress)
     except ModelInputError as exc:
         raise ScenarioError(str(args.scenario), exc.field, exc.problem) from None
+    finally:
+        if bar is not None:
+            bar.close()
     write_results(results, out, with_charts=not args.no_charts)
     elapsed = time.perf_counter() - started
     print(f"scenario {sc.name}: {args.replications} replication(s), seed {results.seed}, {elapsed:.1f} s -> {out}")
     _print_kpis(results)
+    for warning in results.warnings():
+        print(f"warning: {warning}", file=sys.stderr)
     return EXIT_OK
 
 

@@ -46,10 +46,11 @@ class KPI:
 
 @dataclass(frozen=True)
 class ReplicationResult:
-    """KPIs and tables of one replication."""
+    """KPIs and tables of one replication, and what the reader should be warned about."""
 
     kpis: dict[str, KPI]
     tables: dict[str, pd.DataFrame]
+    warnings: tuple[str, ...] = ()
 
 
 def t_interval(values: np.ndarray, confidence: float = 0.95) -> tuple[float, float, float]:
@@ -145,7 +146,23 @@ def replication_result(m: Meters, scenario: Scenario) -> ReplicationResult:
         k[f"it_mw_peak.{s}"] = KPI(float(peak_mw[i]), "MW")
         k[f"it_mw_provisioned.{s}"] = KPI(float(load.provisioned_kw[i]) / 1000.0, "MW")
         k[f"co2_t_per_year.{s}"] = KPI(float(co2[i]), "t/yr")
-    return ReplicationResult(k, tables)
+    return ReplicationResult(k, tables, _warnings(m, scenario, k))
+
+
+def _warnings(m: Meters, scenario: Scenario, k: dict[str, KPI]) -> tuple[str, ...]:
+    """Conditions a planner must not miss: an unstable gateway, a site past its contract, a
+    migration that did not finish."""
+    out = []
+    if m.gateway is not None and m.gateway.unstable:
+        out.append(f"gateway: {m.gateway.message}")
+    for s in m.sites:
+        need = k[f"it_mw_provisioned.{s}"].value
+        contracted = scenario.sites[s].it_mw_contracted
+        if need > contracted * (1 + 1e-9):
+            out.append(f"{s}: needs {need:.1f} MW of IT power, more than the {contracted:g} MW contracted")
+    if m.pending_migration_gb > 0:
+        out.append(f"migration: {m.pending_migration_gb / 1e6:,.1f} PB still waiting to cross a link at the end of the run")
+    return tuple(out)
 
 
 def residency_table(m: Meters, start: pd.Timestamp, site_eea: np.ndarray, scenario: Scenario) -> pd.DataFrame:
@@ -200,6 +217,10 @@ class Results:
             mean, lo, hi = t_interval(values)
             rows.append((name, mean, lo, hi, self.replications[0].kpis[name].unit))
         return pd.DataFrame(rows, columns=["name", "mean", "ci95_low", "ci95_high", "unit"])
+
+    def warnings(self) -> list[str]:
+        """Distinct warnings over all replications, in the order first seen."""
+        return list(dict.fromkeys(w for r in self.replications for w in r.warnings))
 
     def kpi(self, name: str) -> float:
         """Mean of one KPI over the replications."""

@@ -381,10 +381,22 @@ class Scenario(_Model):
 
 
 def _deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    """Merge ``top`` over ``base`` key by key. A table with numbered keys over a list patches
+    those items (``[gateway.regions.1]`` changes the second region), as ``--set`` does."""
     out = dict(base)
     for key, value in top.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _deep_merge(out[key], value)
+        current = out.get(key)
+        if isinstance(value, dict) and isinstance(current, dict):
+            out[key] = _deep_merge(current, value)
+        elif isinstance(value, dict) and isinstance(current, list) and value and all(k.isdigit() for k in value):
+            items = list(current)
+            for index, patch in value.items():
+                i = int(index)
+                if i >= len(items):
+                    raise ScenarioError("", key, f"item {i} does not exist: the list has {len(items)} items")
+                both_tables = isinstance(patch, dict) and isinstance(items[i], dict)
+                items[i] = _deep_merge(items[i], patch) if both_tables else patch
+            out[key] = items
         else:
             out[key] = value
     return out
@@ -417,7 +429,10 @@ def _read_toml(path: Path, chain: tuple[Path, ...], shown: str | None = None) ->
     if not base_path.exists():
         raise ScenarioError(shown, "extends", f"file {parent!r} not found next to this file")
     base = _read_toml(base_path, (*chain, path))
-    return _deep_merge(base, data)
+    try:
+        return _deep_merge(base, data)
+    except ScenarioError as exc:
+        raise ScenarioError(shown, exc.field, exc.problem) from None
 
 
 def read_scenario_data(path: str | Path) -> dict[str, Any]:
@@ -532,9 +547,13 @@ def _first_error(exc: ValidationError, file: str) -> ScenarioError:
         return ScenarioError(file, field, f"unknown key{hint}")
     if kind == "missing":
         return ScenarioError(file, field, "required field is missing")
+    given = err.get("input")
+    if kind == "list_type" and isinstance(given, dict) and given and all(str(k).isdigit() for k in given):
+        return ScenarioError(
+            file, field, "numbered items patch a list given by an extended file, and none gives this one: write the whole list"
+        )
     message = str(err["msg"])
     message = message.removeprefix("Value error, ")
-    given = err.get("input")
     if kind not in ("value_error", "assertion_error") and not isinstance(given, dict | list):
         message += f" (got {given!r})"
     return ScenarioError(file, field, message)

@@ -134,3 +134,24 @@ def test_name_that_escapes_results_is_refused(write_toml, name: str) -> None:
 def test_gateway_warmup_longer_than_the_run(write_toml) -> None:
     err = error_of(write_toml("[time]\nhorizon_days = 1\n[gateway]\nwarmup_s = 200000.0\n"))
     assert "gateway.warmup_s" in err.problem
+
+
+def test_numbered_table_patches_a_list_item(tmp_path: Path, write_toml) -> None:
+    base = (SCENARIOS / "china_transfers_suspended.toml").as_posix()
+    path = tmp_path / "patch.toml"
+    path.write_text(f'extends = "{base}"\n[gateway.regions.3]\nhead_count = 7\n', encoding="utf-8")
+    regions = {r.name: r.head_count for r in load_scenario(path).gateway.regions}
+    assert regions["CN"] == 7 and regions["US"] == 8000  # only the fourth item changed
+    path.write_text(f'extends = "{base}"\n[gateway.regions.9]\nhead_count = 7\n', encoding="utf-8")
+    err = error_of(path)
+    assert err.field == "regions" and "4 items" in err.problem
+    # clover.toml's chain gives no regions list (the defaults are in the model): say so
+    err = error_of(write_toml("[gateway.regions.3]\nhead_count = 7\n"))
+    assert err.field == "gateway.regions" and "write the whole list" in err.problem
+
+
+def test_set_indexes_lists() -> None:
+    sc = load_scenario(SCENARIOS / "clover_timeline.toml", ["network.links.1.gbps=5"])
+    assert sc.network.links[1].gbps == 5 and sc.network.links[0].gbps == 40
+    with pytest.raises(ScenarioError, match="not an item"):
+        load_scenario(SCENARIOS / "clover_timeline.toml", ["network.links.9.gbps=5"])
