@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 from pathlib import Path
 
-from sim.cli_common import InputError, check_out_dir
+from sim.cli_common import InputError, add_overrides, check_out_dir, format_value
 from sim.scenario import Scenario, ScenarioError, load_scenario
 
 __all__ = ["main", "InputError"]
@@ -58,15 +58,7 @@ def _parser() -> argparse.ArgumentParser:
 
     def scenario_args(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("scenario", type=Path, help="scenario TOML file")
-        sp.add_argument(
-            "--set",
-            dest="overrides",
-            action="append",
-            default=[],
-            metavar="KEY=VALUE",
-            help="override a dotted scenario key, e.g. --set population.mau=180000000 (repeatable)",
-        )
-        sp.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+        add_overrides(sp)
 
     run = sub.add_parser("run", help="run a scenario and write results")
     scenario_args(run)
@@ -99,17 +91,6 @@ def _out_dir(out: Path | None, scenario: Scenario) -> Path:
     return check_out_dir(out if out is not None else Path("results") / scenario.name, marker="summary.json")
 
 
-def _fmt(value: float) -> str:
-    a = abs(value)
-    if a >= 1e9:
-        return f"{value / 1e9:,.3f} bn"
-    if a >= 1e6:
-        return f"{value / 1e6:,.2f} M"
-    if a >= 1e4:
-        return f"{value:,.0f}"
-    return f"{value:,.3g}" if a < 1 else f"{value:,.2f}"
-
-
 def _print_kpis(results: object) -> None:
     summary = results.summary()["kpis"]  # type: ignore[attr-defined]
     order = [n for n in _HEADLINE if n in summary] + [n for n in summary if "." in n]
@@ -117,7 +98,7 @@ def _print_kpis(results: object) -> None:
     print(f"{'KPI':<{width}}  {'mean':>14}  {'95 % interval':>29}  unit")
 
     def show(x: float | str | None) -> str:
-        return "-" if x is None else x if isinstance(x, str) else _fmt(x)
+        return "-" if x is None else x if isinstance(x, str) else format_value(x)
 
     for name in order:
         row = summary[name]

@@ -14,16 +14,15 @@ import argparse
 import os
 import sys
 import time
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from sim.cli_common import check_out_dir
+from sim.cli_common import add_overrides, check_out_dir, format_value
 from sim.scenario import ScenarioError
 
-__all__ = ["register_cli", "main", "Progress"]
+__all__ = ["register_cli", "cmd_compare", "cmd_sweep", "Progress"]
 
-EXIT_OK, EXIT_FAILED_RUNS, EXIT_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_FAILED_RUNS = 0, 1
 
 
 class Progress:
@@ -80,14 +79,7 @@ class Progress:
 
 
 def _common(sp: argparse.ArgumentParser) -> None:
-    sp.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a dotted scenario key in every run, e.g. --set time.horizon_days=30 (repeatable)",
-    )
+    add_overrides(sp, every_run=True)
     sp.add_argument("--seed", type=int, default=None, help="root seed of the replications")
     sp.add_argument("--out", type=Path, default=None, help="output folder")
     sp.add_argument(
@@ -97,7 +89,6 @@ def _common(sp: argparse.ArgumentParser) -> None:
         help="run on a Dask distributed cluster (started with 'dask scheduler' and 'dask worker')",
     )
     sp.add_argument("--workers", type=int, default=None, help="local worker processes (default: every core)")
-    sp.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
 
 def register_cli(subparsers: Any) -> None:
@@ -158,19 +149,6 @@ def _executor(args: argparse.Namespace) -> Any:
         raise _input_error("--scheduler", str(exc)) from None
 
 
-def _fmt(value: float) -> str:
-    a = abs(value)
-    if value != value:  # NaN
-        return "-"
-    if a >= 1e9:
-        return f"{value / 1e9:,.3f} bn"
-    if a >= 1e6:
-        return f"{value / 1e6:,.2f} M"
-    if a >= 1e4:
-        return f"{value:,.0f}"
-    return f"{value:,.3g}" if a < 1 else f"{value:,.2f}"
-
-
 def _print_comparison(table: Any) -> None:
     rows = table[~table["kpi"].str.contains(".", regex=False)]
     order = {k: i for i, k in enumerate(dict.fromkeys(rows["kpi"]))}
@@ -181,12 +159,12 @@ def _print_comparison(table: Any) -> None:
     head = f"{'KPI':<{wk}}  {'scenario':<{ws}}  {'mean':>12}  {'95 % interval':>27}"
     print(f"{head}  {'diff vs first':>14}  {'95 % interval':>27}  unit")
     for r in rows.itertuples(index=False):
-        ci = f"[{_fmt(r.ci95_low)}, {_fmt(r.ci95_high)}]"
-        dci = f"[{_fmt(r.diff_ci95_low)}, {_fmt(r.diff_ci95_high)}]"
-        diff = "baseline" if r.scenario == first else _fmt(r.diff_mean)
+        ci = f"[{format_value(r.ci95_low)}, {format_value(r.ci95_high)}]"
+        dci = f"[{format_value(r.diff_ci95_low)}, {format_value(r.diff_ci95_high)}]"
+        diff = "baseline" if r.scenario == first else format_value(r.diff_mean)
         dci = "" if r.scenario == first else dci
         kpi = r.kpi if r.scenario == first else ""
-        print(f"{kpi:<{wk}}  {r.scenario:<{ws}}  {_fmt(r.mean):>12}  {ci:>27}  {diff:>14}  {dci:>27}  {r.unit}")
+        print(f"{kpi:<{wk}}  {r.scenario:<{ws}}  {format_value(r.mean):>12}  {ci:>27}  {diff:>14}  {dci:>27}  {r.unit}")
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -294,23 +272,3 @@ def _print_sensitivity(indices: Any) -> None:
         ranked = part.sort_values("value", ascending=False)
         shown = ", ".join(f"{r.parameter} {r.value:.3g}" for r in ranked.itertuples())
         print(f"sensitivity {kpi} ({ranked['index'].iloc[0]}): {shown}")
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Stand-alone entry point (``python -m sim.cli_experiments``), same exit codes as ``clover-sim``."""
-    parser = argparse.ArgumentParser(prog="clover-sim", description="Scenario comparisons and sweeps.")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
-    register_cli(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    try:
-        return int(args.handler(args))
-    except ScenarioError as exc:
-        print(f"clover-sim: error: {exc}", file=sys.stderr)
-        return EXIT_INPUT
-    except KeyboardInterrupt:
-        print("clover-sim: interrupted (finished runs are kept; run again to resume)", file=sys.stderr)
-        return EXIT_INTERRUPTED
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from sim.cli_common import InputError, check_out_dir
+from sim.cli_common import InputError, add_overrides, check_out_dir
 from sim.scenario import ScenarioError, load_scenario
 
 __all__ = ["register_cli", "cmd_pareto"]
@@ -24,15 +24,7 @@ def register_cli(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPar
     """
     sp = subparsers.add_parser("pareto", help="sweep the weighted optimiser and write the Pareto front")
     sp.add_argument("scenario", type=Path, help="scenario TOML file")
-    sp.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a dotted scenario key, e.g. --set time.horizon_days=30 (repeatable)",
-    )
-    sp.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    add_overrides(sp)
     sp.add_argument("--points", type=int, default=21, help="weight combinations, rounded up to a simplex grid (default 21)")
     sp.add_argument("--seed", type=int, default=None, help="root seed (default: the scenario's seed)")
     sp.add_argument(

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import cli_experiments
+from sim import cli
 from sim.compare import COLUMNS, Comparison, compare, comparison_chart, default_out
 from sim.results import t_interval
 
@@ -80,7 +80,7 @@ def test_compare_command_writes_csv_and_chart_atomically(tmp_path: Path, capsys:
         "--replications", "3", "--seed", "2", "--workers", "1", "--out", str(out),
         "--set", "time.horizon_days=2", "--set", "time.step_minutes=60",
     ]
-    assert cli_experiments.main(args) == 0
+    assert cli.main(args) == 0
     printed = capsys.readouterr().out
     assert "cost_eur_per_year" in printed and "diff vs first" in printed
     assert {p.name for p in out.iterdir()} == {"compare.csv", "compare.json", "compare.png", "replications.csv"}
@@ -88,5 +88,5 @@ def test_compare_command_writes_csv_and_chart_atomically(tmp_path: Path, capsys:
     assert list(table.columns) == COLUMNS
     assert set(table["scenario"]) == {"pre_clover", "clover"}
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
-    assert cli_experiments.main([*args[:-4], "--replications", "0"]) == 2
+    assert cli.main([*args[:-4], "--replications", "0"]) == 2
     assert "--replications: must be >= 1" in capsys.readouterr().err

@@ -205,7 +205,7 @@ ranges = { "costs.staff_eur_per_fte_year" = [80000.0, 120000.0], "compute.core_s
 
 
 def _cli(*args: str) -> list[str]:
-    return [sys.executable, "-m", "sim.cli_experiments", *args]
+    return [sys.executable, "-m", "sim", *args]
 
 
 def test_interrupted_sweep_resumes_to_the_same_table(tmp_path: Path) -> None:
