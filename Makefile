@@ -1,5 +1,6 @@
 # Two entry points for a fresh machine (only Python 3.11+ and make needed):
-#   make run   - create .venv, install, run the Clover scenario (results/clover/)
+#   make run   - create .venv, install, run the Clover scenario (results/clover/), the pre-Clover
+#                baseline it is compared with, and the leadership report (results/report/)
 #   make test  - create .venv, install, run the whole test suite
 PYTHON ?= python3
 VENV   := .venv
@@ -18,6 +19,8 @@ setup: $(STAMP)
 
 run: setup
 	$(BIN)/clover-sim run scenarios/clover.toml
+	$(BIN)/clover-sim run scenarios/pre_clover.toml
+	$(BIN)/clover-sim report results/clover results/pre_clover --out results/report
 
 test: setup
 	$(BIN)/python -m pytest

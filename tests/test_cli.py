@@ -160,3 +160,17 @@ def test_public_api_names_all_resolve() -> None:
 
     for name in sim.__all__:
         assert getattr(sim, name) is not None
+
+
+def test_gateway_without_reviewers_is_bad_input(tmp_path: Path) -> None:
+    p = bad(tmp_path, "run", str(SCENARIOS / "clover.toml"), "--set", "gateway.reviewers=0", *SHORT)
+    assert "gateway" in p.stderr and "reviewer" in p.stderr
+
+
+def test_unstable_gateway_is_reported_not_hidden(tmp_path: Path) -> None:
+    proc = clover_cli(
+        "run", str(SCENARIOS / "clover.toml"), "--set", "gateway.reviewers=1", *SHORT, "--no-charts",
+        "--set", "gateway.warmup_s=0", "--out", str(tmp_path / "r"), cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "warning: gateway: unstable" in proc.stderr

@@ -40,7 +40,7 @@ SHORT: dict[str, dict[str, str]] = {
     },
     # 400 days reach past the migration start (2023-09-05), so the migration table is not empty
     "05_migration_timeline.ipynb": {
-        "HORIZON_DAYS": "400", "STEP_MINUTES": "60", "GATEWAY": "False", "MAKE_REPORT": "False",
+        "HORIZON_DAYS": "400", "STEP_MINUTES": "60", "GATEWAY": "False", "SAVE": "True", "MAKE_REPORT": "False",
     },
 }
 

@@ -249,3 +249,16 @@ def test_renders_in_headless_chromium(built: tuple[leadership.Report, Path], tmp
     assert not problems, problems
     pixels = mpimg.imread(shot)
     assert pixels.shape[0] >= 1000 and float(pixels[..., :3].var()) > 0.001
+
+
+def test_real_gateway_file_and_byte_identical_rebuild(folders: dict[str, Path], tmp_path: Path) -> None:
+    """The Parquet table a real run writes feeds the gateway section; same folders, same bytes."""
+    assert (folders["clover"] / "gateway_requests.parquet").exists()
+    outs = []
+    for name in ("a", "b"):
+        report = leadership.build_report([folders["clover"], folders["pre_clover"]], scenario_dir=SCENARIOS)
+        outs.append(leadership.write_report(report, tmp_path / name))
+    gateway = _sections((outs[0] / "report.html").read_text(encoding="utf-8"))["gateway"]
+    assert "<img" in gateway and "no gateway queue" not in gateway.split("pre_clover")[0]
+    for file in ("report.html", "report.pdf"):
+        assert (outs[0] / file).read_bytes() == (outs[1] / file).read_bytes()

@@ -44,6 +44,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
+from sim import __version__ as _sim_version
 from sim import reference
 from sim.report import charts, maps, report_charts
 from sim.report.charts import _eur, _num
@@ -771,6 +772,11 @@ def _assumptions_section(runs: Sequence[RunFolder], scenario_dir: Path) -> Secti
     return Section("assumptions", "Assumptions and sources", blocks)
 
 
+def sim_version() -> str:
+    """The model version that builds the report."""
+    return _sim_version
+
+
 def build_report(folders: Sequence[str | Path], *, scenario_dir: str | Path = "scenarios") -> Report:
     """Read result folders and assemble the report.
 
@@ -794,7 +800,8 @@ def build_report(folders: Sequence[str | Path], *, scenario_dir: str | Path = "s
     sections += [_storage_section(runs), _costs_section(runs), _transfers_section(runs), _latency_section(runs),
                  _gateway_section(runs), _carbon_section(runs), _assumptions_section(runs, Path(scenario_dir))]
     names = ", ".join(r.name for r in runs)
-    generated = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    # no wall-clock time: the same folders give the same report, byte for byte
+    generated = f"by clover-sim {sim_version()}"
     return Report(_finding(runs), f"clover-sim leadership report: {names}", sections, generated)
 
 
