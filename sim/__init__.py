@@ -18,6 +18,7 @@ Public API::
                                  horizon_s=28 * 86400, seed=0)
     front = sim.pareto_front(scenario, points=21)
     sim.make_report(["results/clover", "results/pre_clover"], "results/report")
+    sim.mmc_mean_wait(arrival_rate=30 / 3600, mean_service_s=300, servers=3)   # Erlang C
 
 Heavy modules (the world, SciPy, numba, Dask) load on first use, so ``clover-sim validate``
 stays quick.
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     from sim.experiment import simulate
     from sim.model.gateway import simulate_gateway, staff_for_target
     from sim.pareto import pareto_front
+    from sim.queueing import erlang_c, erlang_c_min_servers, mmc_mean_wait, mmc_wait_quantile
     from sim.report.files import write_results
     from sim.report.leadership import make_report
     from sim.results import Results
@@ -58,6 +60,10 @@ __all__ = [
     "simulate_gateway",
     "staff_for_target",
     "write_results",
+    "erlang_c",
+    "mmc_mean_wait",
+    "mmc_wait_quantile",
+    "erlang_c_min_servers",
 ]
 
 __version__ = "0.1.0"
@@ -75,6 +81,10 @@ _LAZY = {
     "pareto_front": "sim.pareto",
     "write_results": "sim.report.files",
     "make_report": "sim.report.leadership",
+    "erlang_c": "sim.queueing",
+    "mmc_mean_wait": "sim.queueing",
+    "mmc_wait_quantile": "sim.queueing",
+    "erlang_c_min_servers": "sim.queueing",
 }
 
 

@@ -66,6 +66,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, default=None, help="root seed (default: the scenario's seed)")
     run.add_argument("--out", type=Path, default=None, help="results folder (default results/<scenario name>)")
     run.add_argument("--no-charts", action="store_true", help="skip the PNG charts")
+    run.add_argument("--no-requests", action="store_true",
+                     help="skip the per-request gateway table (large for multi-year runs)")
 
     val = sub.add_parser("validate", help="check a scenario file without running it")
     scenario_args(val)
@@ -199,7 +201,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     finally:
         if bar is not None:
             bar.close()
-    write_results(results, out, with_charts=not args.no_charts)
+    write_results(results, out, with_charts=not args.no_charts, with_requests=not args.no_requests)
     elapsed = time.perf_counter() - started
     print(f"scenario {sc.name}: {args.replications} replication(s), seed {results.seed}, {elapsed:.1f} s -> {out}")
     _print_kpis(results)

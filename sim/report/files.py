@@ -147,13 +147,14 @@ def result_charts(results: Results) -> dict[str, Figure]:
     return out
 
 
-def write_results(results: Results, out: Path, *, with_charts: bool = True) -> Path:
+def write_results(results: Results, out: Path, *, with_charts: bool = True, with_requests: bool = True) -> Path:
     """Write every file of a run into ``out`` atomically.
 
     Args:
         results: the run.
         out: destination folder (replaced if it exists).
         with_charts: also render the PNG charts.
+        with_requests: also write the per-request gateway table (7 M rows a year for Clover).
 
     Returns:
         The destination folder.
@@ -166,7 +167,7 @@ def write_results(results: Results, out: Path, *, with_charts: bool = True) -> P
         for name in ("placement", "transfers", "latency", "costs", "costs_by_year", "residency", "reviewer_utilisation"):
             if name in results.replications[0].tables:
                 results.table(name).to_csv(tmp / f"{name}.csv", index=False)
-        if "gateway_requests" in results.replications[0].tables:
+        if with_requests and "gateway_requests" in results.replications[0].tables:
             # one row per request (millions a year): the first replication, as Parquet
             write_gateway_requests(results.replications[0].tables["gateway_requests"], tmp / "gateway_requests.parquet")
         if with_charts:
