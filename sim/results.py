@@ -96,11 +96,12 @@ def replication_result(m: Meters, scenario: Scenario) -> ReplicationResult:
     # volume; without one they leave as they are and nobody waits
     gw = m.gateway
     gw_kpis = gw.kpis() if gw is not None else dict.fromkeys(GATEWAY_KPIS, 0.0)
-    through_gateway = transfers["kind"] == "export" if gw is not None else np.zeros(len(transfers), dtype=bool)
-    leaving_direct = transfers.loc[transfers["leaves_eea"] & ~through_gateway, "tb"].sum()
-    leaving = float(costs.annualise(leaving_direct, m.horizon_s)) + gw_kpis["transfer_tb_out_of_eea_per_year"]
-    blocked = float(costs.annualise(m.export_blocked_gb.sum() / 1000.0, m.horizon_s))
-    blocked += gw_kpis.get("transfer_tb_blocked_per_year", 0.0)
+    gw_frame = gw.to_frame() if gw is not None else None
+    blocked_tb = m.export_blocked_gb.sum() / 1000.0
+    if gw_frame is not None:
+        blocked_tb += _through_gateway(transfers, gw_frame)
+    leaving = float(costs.annualise(transfers.loc[transfers["leaves_eea"], "tb"].sum(), m.horizon_s))
+    blocked = float(costs.annualise(blocked_tb, m.horizon_s))
     k: dict[str, KPI] = {
         "cost_eur_per_year": KPI(float(cost["eur_per_year"].sum()), "EUR/yr"),
         "energy_mwh_per_year": KPI(float(costs.annualise(load.facility_kwh.sum(), horizon)) / 1000.0, "MWh/yr"),
@@ -121,7 +122,7 @@ def replication_result(m: Meters, scenario: Scenario) -> ReplicationResult:
             continue
         k[name] = KPI(float(value), units.get(name, "s"))
     if gw is not None:
-        tables["gateway_requests"] = gw.to_frame()
+        tables["gateway_requests"] = gw_frame
         tables["reviewer_utilisation"] = gw.utilisation_by_hour()
     total_requests = m.requests.sum()
     k["unavailable_request_share"] = KPI(float(m.unserved_requests.sum() / total_requests), "share")
@@ -147,6 +148,28 @@ def replication_result(m: Meters, scenario: Scenario) -> ReplicationResult:
         k[f"it_mw_provisioned.{s}"] = KPI(float(load.provisioned_kw[i]) / 1000.0, "MW")
         k[f"co2_t_per_year.{s}"] = KPI(float(co2[i]), "t/yr")
     return ReplicationResult(k, tables, _warnings(m, scenario, k))
+
+
+def _through_gateway(transfers: pd.DataFrame, requests: pd.DataFrame) -> float:
+    """Turn the export rows of ``transfers`` into what the gateway let cross (in place).
+
+    The world offers exports per (class, destination) as volumes; the gateway turns them into
+    jobs, blocks some and pseudonymises the rest. Each export row is scaled by that key's
+    crossed / offered ratio in the gateway's own requests, so the transfers table, the KPI and
+    the report all show the same bytes crossing the border.
+
+    Returns:
+        TB the gateway blocked.
+    """
+    jobs = requests[requests["kind"] == "transfer"]
+    key = ["data_class", "destination"]
+    offered = jobs.groupby(key, observed=True)["size_gb"].sum()
+    crossed = jobs[jobs["outcome"] == "approved"].groupby(key, observed=True)["crossed_gb"].sum()
+    ratio = (crossed.reindex(offered.index, fill_value=0.0) / offered).where(offered > 0, 0.0)
+    exports = transfers["kind"] == "export"
+    keys = pd.MultiIndex.from_frame(transfers.loc[exports, key])
+    transfers.loc[exports, "tb"] = transfers.loc[exports, "tb"].to_numpy() * ratio.reindex(keys, fill_value=0.0).to_numpy()
+    return float(jobs.loc[jobs["outcome"] == "blocked", "size_gb"].sum()) / 1000.0
 
 
 def _warnings(m: Meters, scenario: Scenario, k: dict[str, KPI]) -> tuple[str, ...]:
