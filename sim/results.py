@@ -154,19 +154,20 @@ def _through_gateway(transfers: pd.DataFrame, requests: pd.DataFrame) -> float:
     """Turn the export rows of ``transfers`` into what the gateway let cross (in place).
 
     The world offers exports per (class, destination) as volumes; the gateway turns them into
-    jobs, blocks some and pseudonymises the rest. Each export row is scaled by that key's
-    crossed / offered ratio in the gateway's own requests, so the transfers table, the KPI and
-    the report all show the same bytes crossing the border.
+    jobs (random sizes around the offered volume), blocks some and pseudonymises the rest. Each
+    key's export rows are scaled so that they add up to the volume the gateway let cross for
+    that key, so the transfers table, the KPI and the report show the same bytes.
 
     Returns:
         TB the gateway blocked.
     """
     jobs = requests[requests["kind"] == "transfer"]
     key = ["data_class", "destination"]
-    offered = jobs.groupby(key, observed=True)["size_gb"].sum()
-    crossed = jobs[jobs["outcome"] == "approved"].groupby(key, observed=True)["crossed_gb"].sum()
-    ratio = (crossed.reindex(offered.index, fill_value=0.0) / offered).where(offered > 0, 0.0)
     exports = transfers["kind"] == "export"
+    offered_tb = transfers.loc[exports].groupby(key)["tb"].sum()
+    crossed_tb = jobs[jobs["outcome"] == "approved"].groupby(key, observed=True)["crossed_gb"].sum() / 1000.0
+    crossed_tb.index = crossed_tb.index.set_levels([lvl.astype(str) for lvl in crossed_tb.index.levels])
+    ratio = (crossed_tb.reindex(offered_tb.index, fill_value=0.0) / offered_tb).where(offered_tb > 0, 0.0)
     keys = pd.MultiIndex.from_frame(transfers.loc[exports, key])
     transfers.loc[exports, "tb"] = transfers.loc[exports, "tb"].to_numpy() * ratio.reindex(keys, fill_value=0.0).to_numpy()
     return float(jobs.loc[jobs["outcome"] == "blocked", "size_gb"].sum()) / 1000.0
