@@ -287,6 +287,8 @@ def gateway_queues(
                 dirty[j] = True
 
         # 2. completions at t: free the server, go on along the route or finish
+        #    (the same steps as for an arrival above, written out again on purpose: moving them
+        #    into an @njit helper returning (delta, heap size) made a 19 M-request year 3x slower)
         for k in range(4):
             while csize[k] > 0 and ct[k, 0] == t:
                 r = cr[k, 0]
