@@ -2,9 +2,10 @@
 
 For each point of a simplex grid of weights (cost, carbon, latency) the ``weighted`` placement
 policy (:mod:`sim.model.optimiser`) is run through the discrete-event world, and the same world
-runs the named reference policies (``clover``, ``nearest_eea`` and, when the scenario's sites
-include non-EEA ones, ``pre_clover``). Every point is therefore measured the same way, by the
-simulator's own KPIs - not by the optimiser's linear approximation of them:
+runs the named reference policies: ``clover``, ``nearest_eea`` and ``pre_clover`` (on the
+scenario's non-EEA sites, e.g. virginia and singapore, with everything else - gateway, staff,
+demand - unchanged). Every point is therefore measured the same way, by the simulator's own KPIs -
+not by the optimiser's linear approximation of them:
 
 * ``cost_eur_per_year``: total yearly cost (EUR/yr, every category of :mod:`sim.costs`, so fixed
   costs such as staff and oversight are included and equal for every point);
@@ -13,12 +14,8 @@ simulator's own KPIs - not by the optimiser's linear approximation of them:
 
 All points run on the same seed (common random numbers) and, by default, a 28-day horizon from
 the scenario's start (:data:`DEFAULT_HORIZON_DAYS`: four whole weeks of the weekly and daily
-demand profile; costs are annualised from it as in every run). The horizon matters to the
-optimiser: it plans storage for the stock now plus every write to the end of the run, ignoring
-deletion (``PlacementContext.volume_gb``), so a year-long horizon overstates the storage needed
-(for the Clover scenario ~1,860 PB of copies against ~1,200 PB actually stored) and can make
-the capacity constraints infeasible. ``on_front`` marks the rows no other row dominates (no worse
-on all three KPIs and better on one).
+demand profile; costs are annualised from it as in every run; ``--days 365`` runs whole years).
+``on_front`` marks the rows no other row dominates (no worse on all three KPIs and better on one).
 
 :func:`pareto_front` is pure (DataFrame out); :func:`pareto_chart` turns it into a Figure;
 :func:`register_cli` / :func:`cmd_pareto` are the ``clover-sim pareto`` command, which writes
@@ -186,13 +183,22 @@ def pareto_front(
     for w in weight_grid(points):
         kpis = evaluate(_with_policy(scenario, "weighted", w), seed)
         rows.append({"policy": "weighted", "w_cost": w["cost"], "w_carbon": w["carbon"], "w_latency": w["latency"], **kpis})
-    non_eea = [s for s in scenario.policy.sites if scenario.sites[s].jurisdiction != "EEA"]
+    eea_sites = [s for s in scenario.policy.sites if scenario.sites[s].jurisdiction == "EEA"]
+    legacy = [s for s in scenario.sites if scenario.sites[s].jurisdiction != "EEA"]
     for name in REFERENCE_POLICIES:
-        if name == "pre_clover" and not non_eea:
-            notes.append("pre_clover skipped: the scenario's policy.sites are all in the EEA")
+        variant = _with_policy(scenario, name)
+        if name == "pre_clover":
+            if not legacy:
+                notes.append("pre_clover skipped: the scenario defines no site outside the EEA")
+                continue
+            variant = variant.model_copy(update={"policy": variant.policy.model_copy(update={"sites": legacy})})
+        elif not eea_sites:
+            notes.append(f"{name} skipped: the scenario's policy.sites has no EEA site")
             continue
+        else:
+            variant = variant.model_copy(update={"policy": variant.policy.model_copy(update={"sites": eea_sites})})
         try:
-            kpis = evaluate(_with_policy(scenario, name), seed)
+            kpis = evaluate(variant, seed)
         except ModelInputError as exc:
             notes.append(f"{name} skipped: {exc.problem}")
             continue

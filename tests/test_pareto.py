@@ -60,9 +60,11 @@ def test_front_table(front: pd.DataFrame) -> None:
     sweep = front[front["policy"] == "weighted"]
     assert len(sweep) == 6
     np.testing.assert_allclose(sweep[["w_cost", "w_carbon", "w_latency"]].sum(axis=1), 1.0)
-    assert set(front["policy"]) == {"weighted", "clover", "nearest_eea"}
+    assert set(front["policy"]) == {"weighted", "clover", "nearest_eea", "pre_clover"}
     assert front.loc[front["policy"] != "weighted", ["w_cost", "w_carbon", "w_latency"]].isna().all().all()
-    assert any("pre_clover skipped" in n for n in front.attrs["notes"])
+    assert not front.attrs["notes"]
+    # pre_clover runs on the scenario's US/Singapore sites: the slowest round trip of all
+    assert front.set_index("policy").loc["pre_clover", "user_rtt_ms_mean"] == front["user_rtt_ms_mean"].max()
     assert np.isfinite(front[KPIS].to_numpy()).all() and (front[KPIS].to_numpy() > 0).all()
 
 
@@ -87,17 +89,20 @@ def test_sweep_spans_the_trade_off(front: pd.DataFrame) -> None:
     assert cheapest.cost_eur_per_year <= clover.cost_eur_per_year
 
 
-def test_pre_clover_included_with_non_eea_sites() -> None:
-    sc = short("clover.toml", 'policy.sites=["dublin","ireland2","hamar","virginia"]', days=2)
-    df = pareto.pareto_front(sc, points=3, horizon_days=None)
-    assert "pre_clover" in set(df["policy"])
-    assert not df.attrs["notes"]
+def test_pre_clover_skipped_with_a_reason_when_no_site_is_outside_the_eea() -> None:
+    from sim.scenario import scenario_from_dict
+
+    data = short("clover.toml", days=2).model_dump(mode="json")
+    data["sites"] = {k: v for k, v in data["sites"].items() if v["jurisdiction"] == "EEA"}
+    df = pareto.pareto_front(scenario_from_dict(data), points=1, horizon_days=None)
+    assert "pre_clover" not in set(df["policy"])
+    assert any("pre_clover skipped" in n for n in df.attrs["notes"])
 
 
 def test_horizon_override() -> None:
     sc = short("clover.toml", days=30)
     df = pareto.pareto_front(sc, points=1, horizon_days=2)
-    assert len(df) == 3  # one sweep point, clover, nearest_eea
+    assert len(df) == 4  # one sweep point, clover, nearest_eea, pre_clover
     with pytest.raises(ValueError):
         pareto.pareto_front(sc, points=1, horizon_days=0)
 
@@ -140,10 +145,10 @@ def test_cli_writes_csv_and_png(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert {p.name for p in out.iterdir()} == {"pareto.csv", "pareto.png"}
     df = pd.read_csv(out / "pareto.csv")
     assert list(df.columns) == list(pareto.COLUMNS)
-    assert len(df) == 5
+    assert len(df) == 6
     assert (out / "pareto.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     captured = capsys.readouterr()
-    assert "on the front" in captured.out and "pre_clover skipped" in captured.err
+    assert "on the front" in captured.out and "pre_clover" in captured.out
     # rerun replaces the folder atomically, leaving no temporary folders behind
     assert run_cli("pareto", str(SCENARIOS / "clover.toml"), *SHORT, "--points", "3", "--out", str(out)) == 0
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
