@@ -5,6 +5,8 @@ Per site:
     servers     = provisioned servers x server price / amortisation years
     storage     = peak stored raw TB x price per TB / amortisation years
     colocation  = provisioned IT kW (servers at full power + storage at peak) x EUR/kW-month x 12
+    (servers, storage and colocation accrue, like site staff, only while the site is online: a
+    site that opens on 31 December pays one day of its fleet in that year, not a whole year)
     network     = GB leaving the site x price (inter-site for replication and migration,
                   internet egress for reads and exports; ingress is free), annualised
     staff       = site staff FTE x loaded cost per FTE
@@ -137,7 +139,7 @@ def cost_table(
             (
                 site_id,
                 "servers",
-                load.servers[i] * sc.compute.server_capex_eur / sc.compute.server_amortisation_years,
+                load.servers[i] * sc.compute.server_capex_eur / sc.compute.server_amortisation_years * online[i],
                 float(load.servers[i]),
                 "servers",
             )
@@ -146,7 +148,7 @@ def cost_table(
             (
                 site_id,
                 "storage",
-                load.peak_stored_tb[i] * sc.storage.capex_eur_per_tb / sc.storage.amortisation_years,
+                load.peak_stored_tb[i] * sc.storage.capex_eur_per_tb / sc.storage.amortisation_years * online[i],
                 float(load.peak_stored_tb[i]),
                 "peak raw TB",
             )
@@ -155,7 +157,7 @@ def cost_table(
             (
                 site_id,
                 "colocation",
-                load.provisioned_kw[i] * sc.costs.colocation_eur_per_kw_month * 12.0,
+                load.provisioned_kw[i] * sc.costs.colocation_eur_per_kw_month * 12.0 * online[i],
                 float(load.provisioned_kw[i]),
                 "provisioned IT kW",
             )

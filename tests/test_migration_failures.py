@@ -161,3 +161,16 @@ def test_backlog_shares_a_link_and_never_oversends() -> None:
     assert d.moves.sum() == pytest.approx(100.0)
     assert d.moves[0, 0, 1] == pytest.approx(75.0) and d.moves[1, 0, 1] == pytest.approx(25.0)
     assert b.pending_gb() == pytest.approx(300.0)
+
+
+def test_a_site_opening_on_new_years_eve_pays_one_day_of_its_fleet() -> None:
+    from sim.costs import cost_by_year
+
+    sc = short("finland_expansion.toml", "time.start=2026-12-01", "gateway.enabled=false", days=45)
+    world, m = run(sc)
+    years = cost_by_year(m, sc)
+    kouvola = years[(years.site == "kouvola") & years.category.isin(["servers", "colocation", "storage", "staff"])]
+    k2026, k2027 = (kouvola[kouvola.year == y].eur.sum() for y in (2026, 2027))
+    assert k2026 > 0
+    # online 2026-12-31: one day of 31 in 2026, against 14 days of 2027 on a similar fleet
+    assert k2026 < 0.2 * k2027
