@@ -1349,26 +1349,11 @@ MIGRATION_TIMELINE = [
     ),
     code(
         '''
-        def milestones(res) -> list[tuple[str, pd.Timestamp]]:
-            """Sites online, migration start and 99 % residency, merged when they fall on one day."""
-            sc = res.scenario
-            events = [(f"{s} online", pd.Timestamp(sc.sites[s].online_date))
-                      for s in sc.world_sites if sc.sites[s].online_date is not None]
-            if sc.network.migration_start is not None:
-                events.append(("migration starts", pd.Timestamp(sc.network.migration_start)))
-            date = res.summary()["kpis"]["residency_99_date"]["mean"]
-            if date:
-                events.append(("99 % resident in EEA", pd.Timestamp(date)))
-            merged = {}
-            for label, when in events:
-                merged.setdefault(when, []).append(label)
-            return [(", ".join(labels), when) for when, labels in sorted(merged.items())]
-
-
         for name, res in runs.items():
             placement = res.table("placement")
             placement = placement[placement["replication"] == 0].drop(columns="replication")
-            fig = charts.stored_by_site_chart(placement, milestones=milestones(res))
+            marks = sim.milestones(res.summary(), res.scenario.world_sites)  # the days the CLI marks too
+            fig = charts.stored_by_site_chart(placement, milestones=marks)
             fig.axes[0].set_title(f"{name}: " + fig.axes[0].get_title(loc="left"), loc="left")
             display(fig)
         '''

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from sim.model.gateway import simulate_gateway, staff_for_target
     from sim.pareto import pareto_front
     from sim.queueing import erlang_c, erlang_c_min_servers, mmc_mean_wait, mmc_wait_quantile
-    from sim.report.files import write_results
+    from sim.report.files import milestones, write_results
     from sim.report.leadership import make_report
     from sim.results import Results
     from sim.sweep_run import load_sweep, run_sweep
@@ -54,6 +54,7 @@ __all__ = [
     "load_sweep",
     "make_executor",
     "make_report",
+    "milestones",
     "pareto_front",
     "run_sweep",
     "simulate",
@@ -80,6 +81,7 @@ _LAZY = {
     "staff_for_target": "sim.model.gateway",
     "pareto_front": "sim.pareto",
     "write_results": "sim.report.files",
+    "milestones": "sim.report.files",
     "make_report": "sim.report.leadership",
     "erlang_c": "sim.queueing",
     "mmc_mean_wait": "sim.queueing",

@@ -63,6 +63,7 @@ import pandas as pd
 import simpy
 
 from sim import kernels, queueing
+from sim.model import gateway_config
 from sim.model.gateway_config import (  # noqa: F401 - re-exported: the gateway API
     SECONDS_PER_YEAR,
     WEEK_S,
@@ -92,29 +93,8 @@ from sim.model.gateway_config import (  # noqa: F401 - re-exported: the gateway 
 )
 from sim.kernels import AUTO, INSPECT, REVIEW, THIRD_PARTY
 
-__all__ = [
-    "ACCESS",
-    "APPROVED",
-    "BLOCKED",
-    "DENIED",
-    "DISTRIBUTIONS",
-    "OUTCOME_NAMES",
-    "RESUBMITTED",
-    "SECONDS_PER_YEAR",
-    "TRANSFER",
-    "TRANSFER_POLICIES",
-    "Distribution",
-    "GatewayConfig",
-    "GatewayRun",
-    "PriorityClass",
-    "RequesterRegion",
-    "Shift",
-    "ThirdPartyConfig",
-    "TransferConfig",
-    "TransferFlow",
-    "simulate_gateway",
-    "staff_for_target",
-]
+# the configuration's names (re-exported above) plus the simulation's own
+__all__ = [*gateway_config.__all__, "GatewayRun", "simulate_gateway", "staff_for_target"]
 
 # --------------------------------------------------------------------------------------
 # calendar helpers

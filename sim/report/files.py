@@ -26,8 +26,9 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from matplotlib.figure import Figure
@@ -107,24 +108,39 @@ def read_gateway_requests(path: Path) -> pd.DataFrame:
     return df
 
 
-def milestones(results: Results) -> list[tuple[str, pd.Timestamp]]:
-    """Events worth marking on a time chart: sites online, migration start, 99 % residency."""
-    sc = results.scenario
-    out = [(f"{s} online", pd.Timestamp(sc.sites[s].online_date)) for s in sc.world_sites]
-    if sc.network.migration_start is not None:
-        out.append(("migration starts", pd.Timestamp(sc.network.migration_start)))
-    date = results.summary()["kpis"].get("residency_99_date", {}).get("mean")
-    if date:
-        out.append(("99 % resident in EEA", pd.Timestamp(date)))
+def milestones(summary: Mapping[str, Any], sites: Iterable[str] | None = None) -> list[tuple[str, pd.Timestamp]]:
+    """Events worth marking on a time chart: sites online, migration start, 99 % residency.
+
+    Works from a ``summary.json`` document (``Results.summary()`` or a result folder's file), so
+    the CLI, the report and the notebooks mark the same days. Events on one day are merged.
+
+    Args:
+        summary: with ``resolved_scenario`` and ``kpis``.
+        sites: sites to mark (default: every site of the resolved scenario).
+    """
+    resolved = summary.get("resolved_scenario", {})
+    site_table = resolved.get("sites", {})
+    out = []
+    for s in site_table if sites is None else sites:
+        date = site_table.get(s, {}).get("online_date")
+        if date:
+            out.append((f"{s} online", pd.Timestamp(date)))
+    start = resolved.get("network", {}).get("migration_start")
+    if start:
+        out.append(("migration starts", pd.Timestamp(start)))
+    date99 = summary.get("kpis", {}).get("residency_99_date", {}).get("mean")
+    if isinstance(date99, str) and date99:
+        out.append(("99 % resident in EEA", pd.Timestamp(date99)))
     merged: dict[pd.Timestamp, list[str]] = {}
     for label, when in out:
         merged.setdefault(when, []).append(label)
     return [(", ".join(labels), when) for when, labels in sorted(merged.items())]
 
 
-def result_charts(results: Results) -> dict[str, Figure]:
+def result_charts(results: Results, summary: Mapping[str, Any] | None = None) -> dict[str, Figure]:
     """The standard charts of a run (first replication's tables)."""
     first = results.replications[0].tables
+    summary = summary if summary is not None else results.summary()
     ref = results.scenario.costs.reference_eur_per_year
     latency = first["latency"]
     fibre = (
@@ -134,7 +150,9 @@ def result_charts(results: Results) -> dict[str, Figure]:
         .rename(columns={"w": "rtt_ms"})
     )
     out = {
-        "stored_by_site.png": charts.stored_by_site_chart(first["placement"], milestones=milestones(results)),
+        "stored_by_site.png": charts.stored_by_site_chart(
+            first["placement"], milestones=milestones(summary, results.scenario.world_sites)
+        ),
         "cost_by_site.png": charts.cost_by_site_chart(first["costs"], reference_eur_per_year=ref),
         "rtt_by_country.png": charts.rtt_by_country_chart(latency, fibre_min=fibre),
     }
@@ -171,7 +189,7 @@ def write_results(results: Results, out: Path, *, with_charts: bool = True, with
             # one row per request (millions a year): the first replication, as Parquet
             write_gateway_requests(results.replications[0].tables["gateway_requests"], tmp / "gateway_requests.parquet")
         if with_charts:
-            for filename, fig in result_charts(results).items():
+            for filename, fig in result_charts(results, summary).items():
                 fig.savefig(tmp / filename, dpi=110, metadata=_PNG_META)
 
     return atomic_dir(out, fill)

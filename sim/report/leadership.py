@@ -48,7 +48,7 @@ from sim import __version__ as _sim_version
 from sim import reference
 from sim.report import charts, maps, report_charts
 from sim.report.charts import _eur, _num
-from sim.report.files import atomic_dir, read_gateway_requests
+from sim.report.files import atomic_dir, milestones, read_gateway_requests
 
 __all__ = [
     "RunFolder",
@@ -496,25 +496,6 @@ def _comparison_section(runs: Sequence[RunFolder]) -> Section:
         "intervals over replications.", table, Chart(fig, alt)])
 
 
-def _milestones(run: RunFolder, sites: Iterable[str]) -> list[tuple[str, pd.Timestamp]]:
-    resolved = run.resolved
-    out: list[tuple[str, pd.Timestamp]] = []
-    for s in sites:
-        date = resolved.get("sites", {}).get(s, {}).get("online_date")
-        if date:
-            out.append((f"{s} online", pd.Timestamp(date)))
-    start = resolved.get("network", {}).get("migration_start")
-    if start:
-        out.append(("migration starts", pd.Timestamp(start)))
-    date99 = run.kpis.get("residency_99_date", {}).get("mean")
-    if isinstance(date99, str) and date99:
-        out.append(("99 % resident in EEA", pd.Timestamp(date99)))
-    merged: dict[pd.Timestamp, list[str]] = {}
-    for label, when in out:
-        merged.setdefault(when, []).append(label)
-    return [(", ".join(labels), when) for when, labels in sorted(merged.items())]
-
-
 def _missing(run: RunFolder, name: str) -> str:
     return f"{run.name}: {name}.csv is missing from {run.path}, so this part is left out."
 
@@ -527,7 +508,8 @@ def _storage_section(runs: Sequence[RunFolder]) -> Section:
             blocks.append(_missing(r, "placement"))
             continue
         sites = list(dict.fromkeys(placement["site"].astype(str)))
-        fig = charts.stored_by_site_chart(placement, milestones=_milestones(r, sites))
+        marks = milestones({"resolved_scenario": r.resolved, "kpis": r.kpis}, sites)
+        fig = charts.stored_by_site_chart(placement, milestones=marks)
         last = placement[placement["time"] == placement["time"].max()].groupby("site")["stored_tb"].sum() / 1000
         parts = ", ".join(f"{s} {_num(float(v))} PB" for s, v in last.sort_values(ascending=False).items())
         blocks.append(f"{r.name}: at the end of the run ({str(placement['time'].max())[:10]}) {parts}.")
