@@ -36,3 +36,9 @@ bench-all: setup
 	$(BIN)/python benchmarks/gateway.py
 	$(BIN)/python benchmarks/optimiser.py
 	$(BIN)/python benchmarks/sweep.py
+
+# Open the analyst notebooks in JupyterLab (jupytext keeps each .ipynb paired with its .py source)
+.PHONY: notebooks
+notebooks: setup
+	$(BIN)/python -m pip install --quiet -e '.[dev,notebooks]'
+	$(BIN)/jupyter lab notebooks/

@@ -23,7 +23,7 @@ import time
 
 import numpy as np
 
-from sim.model import gateway as gw
+from sim.model.gateway import engine as gw
 
 START = dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)
 DAY = 86400.0
@@ -55,7 +55,7 @@ def prepare(config: gw.GatewayConfig, horizon_s: float, seed: int) -> tuple:
 COMPILE_SNIPPET = """
 import time, datetime as dt, numpy as np
 t0 = time.perf_counter()
-from sim.model import gateway as gw
+from sim.model.gateway import engine as gw
 cfg = gw.GatewayConfig(warmup_s=0.0)
 t1 = time.perf_counter()
 gw.simulate_gateway(cfg, start_utc=dt.datetime(2024, 1, 1), horizon_s=3600.0, rng=np.random.default_rng(0))

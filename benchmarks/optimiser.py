@@ -23,9 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
-import sim.model.optimiser as opt  # registers the optimising policies
+import sim.model.placement.optimiser as opt  # registers the optimising policies
 from sim import load_scenario
-from sim.model.policy import PlacementContext, get_policy
+from sim.model.placement.policy import PlacementContext, get_policy
 from sim.model.world import World
 
 ROOT = Path(__file__).resolve().parents[1]

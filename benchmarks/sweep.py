@@ -21,9 +21,9 @@ import time
 from pathlib import Path
 
 from sim import scenario as scn
-from sim.executors import LocalExecutor
-from sim.sweep import SweepSpec
-from sim.sweep_run import SweepPlan, plan_sweep, run_sweep
+from sim.experiments.executors import LocalExecutor
+from sim.scenario.sweep import SweepSpec
+from sim.experiments.sweep import SweepPlan, plan_sweep, run_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 POINTS, REPLICATIONS, REPEATS = 20, 10, 3

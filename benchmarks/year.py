@@ -14,7 +14,7 @@ import numpy as np
 
 from sim import load_scenario
 from sim.model.world import run_world
-from sim.results import replication_result
+from sim.results.replication import replication_result
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -9,7 +9,7 @@ Public API::
     results.table("costs")                    # tidy tables: placement, transfers, latency, costs, ...
     sim.write_results(results, "results/x")   # the files `clover-sim run` writes
 
-    cmp = sim.compare([sim.load_scenario(a), sim.load_scenario(b)], replications=20)
+    cmp = sim.experiments.compare([sim.load_scenario(a), sim.load_scenario(b)], replications=20)
     cmp.table()                               # paired differences on common random numbers
 
     plan = sim.load_sweep("scenarios/sweeps/small.toml")
@@ -32,16 +32,16 @@ from typing import TYPE_CHECKING, Any
 from sim.scenario import Scenario, ScenarioError, load_scenario
 
 if TYPE_CHECKING:
-    from sim.compare import Comparison, compare
-    from sim.executors import make_executor
-    from sim.experiment import simulate
+    from sim.experiments.compare import Comparison, compare
+    from sim.experiments.executors import make_executor
+    from sim.experiments.replicate import simulate
     from sim.model.gateway import simulate_gateway, staff_for_target
-    from sim.pareto import pareto_front
-    from sim.queueing import erlang_c, erlang_c_min_servers, mmc_mean_wait, mmc_wait_quantile
+    from sim.experiments.pareto import pareto_front
+    from sim.theory.queueing import erlang_c, erlang_c_min_servers, mmc_mean_wait, mmc_wait_quantile
     from sim.report.files import milestones, write_results
     from sim.report.leadership import make_report
-    from sim.results import Results
-    from sim.sweep_run import load_sweep, run_sweep
+    from sim.results.replication import Results
+    from sim.experiments.sweep import load_sweep, run_sweep
 
 __all__ = [
     "Comparison",
@@ -70,23 +70,23 @@ __all__ = [
 __version__ = "0.1.0"
 
 _LAZY = {
-    "simulate": "sim.experiment",
-    "Results": "sim.results",
-    "compare": "sim.compare",
-    "Comparison": "sim.compare",
-    "load_sweep": "sim.sweep_run",
-    "run_sweep": "sim.sweep_run",
-    "make_executor": "sim.executors",
+    "simulate": "sim.experiments.replicate",
+    "Results": "sim.results.replication",
+    "compare": "sim.experiments.compare",
+    "Comparison": "sim.experiments.compare",
+    "load_sweep": "sim.experiments.sweep",
+    "run_sweep": "sim.experiments.sweep",
+    "make_executor": "sim.experiments.executors",
     "simulate_gateway": "sim.model.gateway",
     "staff_for_target": "sim.model.gateway",
-    "pareto_front": "sim.pareto",
+    "pareto_front": "sim.experiments.pareto",
     "write_results": "sim.report.files",
     "milestones": "sim.report.files",
     "make_report": "sim.report.leadership",
-    "erlang_c": "sim.queueing",
-    "mmc_mean_wait": "sim.queueing",
-    "mmc_wait_quantile": "sim.queueing",
-    "erlang_c_min_servers": "sim.queueing",
+    "erlang_c": "sim.theory.queueing",
+    "mmc_mean_wait": "sim.theory.queueing",
+    "mmc_wait_quantile": "sim.theory.queueing",
+    "erlang_c_min_servers": "sim.theory.queueing",
 }
 
 

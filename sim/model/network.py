@@ -1,7 +1,7 @@
 """Network: round trips between countries and sites, and the flow records of every transfer.
 
 Round trip = 2 x great-circle distance x route inflation / (200 km per ms) + access overhead,
-never below the fibre minimum (see :mod:`sim.geo`). A flow is one aggregated record of bytes
+never below the fibre minimum (see :mod:`sim.model.geo`). A flow is one aggregated record of bytes
 moving from a source (country or site) to a destination (country, site or export region) for
 one data class in one period; it crosses the EEA border when exactly one end is in the EEA.
 
@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from sim import geo, reference
+from sim import reference
+
+from sim.model import geo
 from sim.scenario import Scenario
 
 __all__ = ["FLOW_KINDS", "EXPORT_REGION_EEA", "rtt_matrix_ms", "fibre_min_matrix_ms", "FlowLog", "endpoint_in_eea"]

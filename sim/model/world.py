@@ -3,7 +3,7 @@
 SimPy drives the state changes (sites coming online, and any later event that makes the policy
 decide again); between two state changes the placement is fixed, so the bulk traffic of that
 segment is advanced in one vectorised step over all of its time steps. Every quantity is written
-to :class:`sim.metrics.Meters`; nothing here prints or touches the disk.
+to :class:`sim.meters.Meters`; nothing here prints or touches the disk.
 
 Storage bookkeeping per (country, class): the one-copy volume V evolves as
 V_t = V_{t-1} * exp(-dt / retention) + writes_t (exponential lifetimes with the class's mean
@@ -24,8 +24,8 @@ import simpy
 from numpy.typing import NDArray
 from scipy.signal import lfilter
 
-from sim.metrics import Meters
-from sim.model import policy as policies
+from sim.meters import Meters
+from sim.model.placement import policy as policies
 from sim.model.datacenter import DataCenter
 from sim.model.gateway import GatewayRun, simulate_gateway
 from sim.model.migration import MigrationBacklog

@@ -34,7 +34,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from sim.report import charts, report_charts
-from sim.results import Results
+from sim.results.replication import Results
 
 __all__ = ["write_results", "atomic_dir", "result_charts", "milestones", "write_gateway_requests", "read_gateway_requests"]
 

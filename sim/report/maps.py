@@ -59,7 +59,7 @@ _X_SCALE = float(np.cos(np.radians(52.0)))
 @functools.cache
 def europe_outline() -> dict[str, Any]:
     """The shipped outline: ``{"source", "frame_lon_lat", "countries": {code: {...}}}``."""
-    text = resources.files("sim.data").joinpath("europe_outline.json").read_text(encoding="utf-8")
+    text = resources.files("sim.reference.data").joinpath("europe_outline.json").read_text(encoding="utf-8")
     return json.loads(text)
 
 

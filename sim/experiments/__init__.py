@@ -1,0 +1,1 @@
+"""Many runs: replications, the runs store, executors, comparisons, sweeps, sensitivity, Pareto fronts."""

@@ -1,0 +1,207 @@
+"""One simulation run: its content-addressed identity, its execution, and the store of results.
+
+A *run* is one replication of one resolved scenario on one seed. Its id is the sha256 of the
+canonical JSON of (resolved scenario, seed entropy and spawn key, model version
+``sim.__version__``), so the same run always gets the same id and any change to the scenario,
+the seed or the model gives a new one.
+
+:func:`execute_run` runs on a worker (a local process or a Dask worker) and never raises for a
+model error: the error is recorded in the :class:`RunOutcome`. The driver, not the worker,
+writes the result, atomically (temporary file + ``os.replace``), into ``<out>/runs/<id>.json``;
+a file there is therefore always complete, and temporary files (dot-prefixed) never count.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import socket
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sim.scenario import Scenario
+
+__all__ = ["RunTask", "RunOutcome", "RunStore", "run_id", "execute_run", "execute_chunk", "model_version"]
+
+
+def model_version() -> str:
+    """The model version that enters every run id (``sim.__version__``)."""
+    import sim
+
+    return sim.__version__
+
+
+def _scenario_json(scenario: Scenario) -> dict[str, Any]:
+    """The resolved scenario as JSON data, without an unset ``sweep`` (stable across versions)."""
+    data = scenario.model_dump(mode="json")
+    if data.get("sweep", 0) is None:
+        del data["sweep"]
+    return data
+
+
+def run_id(scenario: Scenario, seed_seq: np.random.SeedSequence, version: str | None = None) -> str:
+    """Content address of a run: sha256 hex of scenario, seed and model version.
+
+    Args:
+        scenario: the resolved scenario of the run.
+        seed_seq: the replication's SeedSequence (its entropy and spawn key are hashed).
+        version: model version; default ``sim.__version__``.
+    """
+    doc = {
+        "scenario": _scenario_json(scenario),
+        "seed": {"entropy": _entropy(seed_seq), "spawn_key": list(seed_seq.spawn_key)},
+        "version": version or model_version(),
+    }
+    text = json.dumps(doc, sort_keys=True, separators=(",", ":"), allow_nan=True)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _entropy(seed_seq: np.random.SeedSequence) -> int | list[int]:
+    e = seed_seq.entropy
+    return [int(x) for x in e] if isinstance(e, list | tuple | np.ndarray) else int(e)
+
+
+@dataclass(frozen=True)
+class RunTask:
+    """Everything a worker needs to execute one run (picklable).
+
+    Attributes:
+        run_id: the content address (see :func:`run_id`).
+        scenario: the resolved scenario.
+        entropy: root seed of the SeedSequence.
+        spawn_key: spawn key of the replication's SeedSequence, e.g. ``(3,)``.
+    """
+
+    run_id: str
+    scenario: Scenario
+    entropy: int | tuple[int, ...]
+    spawn_key: tuple[int, ...]
+
+    @classmethod
+    def create(cls, scenario: Scenario, seed_seq: np.random.SeedSequence) -> RunTask:
+        """The task of one replication of ``scenario`` on ``seed_seq``."""
+        entropy = _entropy(seed_seq)
+        return cls(
+            run_id=run_id(scenario, seed_seq),
+            scenario=scenario,
+            entropy=tuple(entropy) if isinstance(entropy, list) else entropy,
+            spawn_key=tuple(int(k) for k in seed_seq.spawn_key),
+        )
+
+    def seed_sequence(self) -> np.random.SeedSequence:
+        """The replication's SeedSequence, rebuilt from entropy and spawn key."""
+        entropy = list(self.entropy) if isinstance(self.entropy, tuple) else self.entropy
+        return np.random.SeedSequence(entropy, spawn_key=self.spawn_key)
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """What a worker sends back for one run.
+
+    Attributes:
+        run_id: the run's content address.
+        status: ``"ok"`` or ``"failed"``.
+        error: ``"<ExceptionType>: message"`` of a failed run, else "".
+        kpis: KPI name -> value (empty when failed).
+        units: KPI name -> unit.
+        elapsed_s: wall time of the run on the worker.
+        worker: ``host:pid`` of the worker.
+    """
+
+    run_id: str
+    status: str
+    error: str = ""
+    kpis: dict[str, float] = field(default_factory=dict)
+    units: dict[str, str] = field(default_factory=dict)
+    elapsed_s: float = 0.0
+    worker: str = ""
+
+    @classmethod
+    def failed(cls, run_id: str, error: str) -> RunOutcome:
+        """A failed outcome decided by the driver (e.g. a worker that kept dying)."""
+        return cls(run_id=run_id, status="failed", error=error)
+
+
+def execute_run(task: RunTask) -> RunOutcome:
+    """Run one replication on this worker; a model error becomes a failed outcome."""
+    from sim.model.world import run_world
+    from sim.results.replication import replication_result
+
+    worker = f"{socket.gethostname()}:{os.getpid()}"
+    started = time.perf_counter()
+    try:
+        result = replication_result(run_world(task.scenario, task.seed_sequence()), task.scenario)
+    except Exception as exc:  # noqa: BLE001 - a failing run is data, the sweep goes on
+        error = f"{type(exc).__name__}: {exc}"
+        return RunOutcome(task.run_id, "failed", error, elapsed_s=time.perf_counter() - started, worker=worker)
+    return RunOutcome(
+        run_id=task.run_id,
+        status="ok",
+        kpis={k: float(v.value) for k, v in result.kpis.items()},
+        units={k: v.unit for k, v in result.kpis.items()},
+        elapsed_s=time.perf_counter() - started,
+        worker=worker,
+    )
+
+
+def execute_chunk(tasks: list[RunTask]) -> list[RunOutcome]:
+    """Run several tasks in order on one worker (amortises the dispatch cost of short runs)."""
+    return [execute_run(t) for t in tasks]
+
+
+class RunStore:
+    """Finished runs of one output folder: ``<root>/runs/<id>.json``, written atomically."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.dir = self.root / "runs"
+
+    def prepare(self) -> None:
+        """Create the folder and remove temporary files left by an interrupted writer."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        for stale in self.dir.glob(".*.tmp"):
+            stale.unlink(missing_ok=True)
+
+    def path(self, run_id: str) -> Path:
+        """Where the result of ``run_id`` lives."""
+        return self.dir / f"{run_id}.json"
+
+    def load(self, run_id: str) -> dict[str, Any] | None:
+        """The stored record of a run, or None if there is none (or it cannot be read)."""
+        try:
+            record = json.loads(self.path(run_id).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return record if isinstance(record, dict) and record.get("run_id") == run_id else None
+
+    def finished(self, run_id: str) -> bool:
+        """Whether the run has a stored successful result (failed runs are retried)."""
+        record = self.load(run_id)
+        return record is not None and record.get("status") == "ok"
+
+    def write(self, outcome: RunOutcome, meta: dict[str, Any] | None = None) -> Path:
+        """Write a run's record atomically: a temporary file in the folder, then ``os.replace``.
+
+        Args:
+            outcome: what the worker returned.
+            meta: extra fields saved with it (point, parameters, seed, version ...).
+        """
+        record = {**(meta or {}), **asdict(outcome)}
+        text = json.dumps(record, indent=1, sort_keys=False, allow_nan=True) + "\n"
+        fd, tmp = tempfile.mkstemp(prefix=f".{outcome.run_id[:16]}-", suffix=".tmp", dir=self.dir)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(text)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, self.path(outcome.run_id))
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return self.path(outcome.run_id)

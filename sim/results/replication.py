@@ -1,0 +1,292 @@
+"""Results of a run: KPIs and tidy tables per replication, and their summary over replications.
+
+KPI names carry their unit (``_eur_per_year``, ``_pb``, ``_ms`` ...); per-site KPIs are
+``name.<site>``. Summaries give the mean and the 95 % Student-t interval over replications.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from sim.results import costs
+from sim.meters import Meters, latency_table, placement_table, transfers_table, weighted_quantile
+from sim.model.network import endpoint_in_eea
+from sim.scenario import Scenario
+
+__all__ = ["KPI", "ReplicationResult", "Results", "replication_result", "residency_table", "t_interval"]
+
+
+#: KPIs the gateway reports (zero when a scenario has no gateway).
+GATEWAY_KPIS = (
+    "gateway_wait_s_mean",
+    "gateway_wait_s_p50",
+    "gateway_wait_s_p95",
+    "gateway_wait_s_p99",
+    "gateway_sla_breach_share",
+    "reviewer_utilisation",
+    "gateway_requests_per_year",
+    "transfer_tb_out_of_eea_per_year",
+    "transfer_tb_blocked_per_year",
+)
+
+
+@dataclass(frozen=True)
+class KPI:
+    """One KPI value of one replication."""
+
+    value: float
+    unit: str
+
+
+@dataclass(frozen=True)
+class ReplicationResult:
+    """KPIs and tables of one replication, and what the reader should be warned about."""
+
+    kpis: dict[str, KPI]
+    tables: dict[str, pd.DataFrame]
+    warnings: tuple[str, ...] = ()
+
+
+def t_interval(values: np.ndarray, confidence: float = 0.95) -> tuple[float, float, float]:
+    """Mean and two-sided Student-t interval; a single value gives a zero-width interval."""
+    x = np.asarray(values, dtype=float)
+    mean = float(x.mean())
+    if len(x) < 2:
+        return mean, mean, mean
+    half = float(stats.t.ppf(0.5 + confidence / 2, len(x) - 1) * x.std(ddof=1) / math.sqrt(len(x)))
+    return mean, mean - half, mean + half
+
+
+def replication_result(m: Meters, scenario: Scenario) -> ReplicationResult:
+    """Turn one replication's meters into KPIs and tidy tables."""
+    start = pd.Timestamp(scenario.time.start)
+    load = costs.site_load(m, scenario)
+    cost = costs.cost_table(m, scenario, load)
+    endpoints = set(m.sites) | set(m.countries) | {d.export_destination for d in scenario.data_classes.values()}
+    in_eea = {e: endpoint_in_eea(scenario, e) for e in endpoints}
+    transfers = transfers_table(m, start, in_eea)
+    latency = latency_table(m)
+    placement = placement_table(m, start)
+    residency = residency_table(m, start, np.array([in_eea[s] for s in m.sites]), scenario)
+    tables = {
+        "placement": placement,
+        "transfers": transfers,
+        "latency": latency,
+        "costs": cost,
+        "costs_by_year": costs.cost_by_year(m, scenario),
+        "residency": residency,
+    }
+
+    final = m.final_stock_gb  # (C, K, S)
+    site_eea = np.array([in_eea[s] for s in m.sites])
+    eea_only = np.array([scenario.data_classes[k].residency == "eea" for k in m.classes])
+    protected_total = final[:, eea_only, :].sum()
+    protected_out = final[:, eea_only, :][:, :, ~site_eea].sum()
+    rtt = m.rtt_ms.ravel()
+    weights = m.served_requests.ravel()
+    co2 = costs.co2_t_per_year(m, scenario, load)
+    horizon = m.horizon_s
+    # with a gateway, exports leave through it: what crosses is its approved, pseudonymised
+    # volume; without one they leave as they are and nobody waits
+    gw = m.gateway
+    gw_kpis = gw.kpis() if gw is not None else dict.fromkeys(GATEWAY_KPIS, 0.0)
+    gw_frame = gw.to_frame() if gw is not None else None
+    blocked_tb = m.export_blocked_gb.sum() / 1000.0
+    if gw_frame is not None:
+        blocked_tb += _through_gateway(transfers, gw_frame)
+    leaving = float(costs.annualise(transfers.loc[transfers["leaves_eea"], "tb"].sum(), m.horizon_s))
+    blocked = float(costs.annualise(blocked_tb, m.horizon_s))
+    k: dict[str, KPI] = {
+        "cost_eur_per_year": KPI(float(cost["eur_per_year"].sum()), "EUR/yr"),
+        "energy_mwh_per_year": KPI(float(costs.annualise(load.facility_kwh.sum(), horizon)) / 1000.0, "MWh/yr"),
+        "co2_t_per_year": KPI(float(co2.sum()), "t/yr"),
+        "stored_pb_total": KPI(float(final.sum()) / 1e6, "PB"),
+        "stored_pb_outside_eea": KPI(float(final[:, :, ~site_eea].sum()) / 1e6, "PB"),
+        "eea_residency_share": KPI(float(1.0 - protected_out / protected_total) if protected_total > 0 else 1.0, "share"),
+        "transfer_tb_out_of_eea_per_year": KPI(leaving, "TB/yr"),
+        "transfer_tb_blocked_per_year": KPI(blocked, "TB/yr"),
+        "user_rtt_ms_p50": KPI(weighted_quantile(rtt, weights, 0.50), "ms"),
+        "user_rtt_ms_p95": KPI(weighted_quantile(rtt, weights, 0.95), "ms"),
+        "requests_per_year": KPI(float(costs.annualise(m.requests.sum(), horizon)), "requests/yr"),
+        "mau_end": KPI(float(m.mau[-1].sum()), "users"),
+    }
+    units = {"gateway_requests_per_year": "requests/yr", "gateway_sla_breach_share": "share", "reviewer_utilisation": "share"}
+    for name, value in gw_kpis.items():
+        if name.startswith("transfer_"):
+            continue
+        k[name] = KPI(float(value), units.get(name, "s"))
+    if gw is not None:
+        tables["gateway_requests"] = gw_frame
+        tables["reviewer_utilisation"] = gw.utilisation_by_hour()
+    total_requests = m.requests.sum()
+    k["unavailable_request_share"] = KPI(float(m.unserved_requests.sum() / total_requests), "share")
+    k["failover_request_share"] = KPI(float(m.failover_requests.sum() / total_requests), "share")
+    k["residency_violation_tb"] = KPI(float(m.violation_gb.sum()) / 1000.0, "TB")
+    k["residency_violation_requests"] = KPI(float(m.violation_requests), "requests")
+    k["failover_rtt_ms_p95"] = KPI(
+        weighted_quantile(rtt, m.failover_requests.ravel(), 0.95) if m.failover_requests.sum() > 0 else math.nan, "ms"
+    )
+    k["migrated_tb"] = KPI(float(m.moved_in_gb.sum() + m.replicated_gb.sum()) / 1000.0, "TB")
+    k["pending_migration_tb"] = KPI(m.pending_migration_gb / 1000.0, "TB")
+    reached = np.flatnonzero(residency["eea_share_protected"].to_numpy() >= 0.99)
+    k["residency_99_date"] = KPI(
+        float((residency["time"].iloc[reached[0]] - start) / pd.Timedelta(days=1)) if len(reached) else math.nan,
+        "date",
+    )
+    by_site = cost.groupby("site")["eur_per_year"].sum()
+    peak_mw = load.it_kw.max(axis=0) / 1000.0
+    for i, s in enumerate(m.sites):
+        k[f"stored_pb.{s}"] = KPI(float(final[:, :, i].sum()) / 1e6, "PB")
+        k[f"cost_eur_per_year.{s}"] = KPI(float(by_site.get(s, 0.0)), "EUR/yr")
+        k[f"it_mw_peak.{s}"] = KPI(float(peak_mw[i]), "MW")
+        k[f"it_mw_provisioned.{s}"] = KPI(float(load.provisioned_kw[i]) / 1000.0, "MW")
+        k[f"co2_t_per_year.{s}"] = KPI(float(co2[i]), "t/yr")
+    return ReplicationResult(k, tables, _warnings(m, scenario, k))
+
+
+def _through_gateway(transfers: pd.DataFrame, requests: pd.DataFrame) -> float:
+    """Turn the export rows of ``transfers`` into what the gateway let cross (in place).
+
+    The world offers exports per (class, destination) as volumes; the gateway turns them into
+    jobs (random sizes around the offered volume), blocks some and pseudonymises the rest. Each
+    key's export rows are scaled so that they add up to the volume the gateway let cross for
+    that key, so the transfers table, the KPI and the report show the same bytes.
+
+    Returns:
+        TB the gateway blocked.
+    """
+    jobs = requests[requests["kind"] == "transfer"]
+    key = ["data_class", "destination"]
+    exports = transfers["kind"] == "export"
+    offered_tb = transfers.loc[exports].groupby(key)["tb"].sum()
+    crossed_tb = jobs[jobs["outcome"] == "approved"].groupby(key, observed=True)["crossed_gb"].sum() / 1000.0
+    crossed_tb.index = crossed_tb.index.set_levels([lvl.astype(str) for lvl in crossed_tb.index.levels])
+    ratio = (crossed_tb.reindex(offered_tb.index, fill_value=0.0) / offered_tb).where(offered_tb > 0, 0.0)
+    keys = pd.MultiIndex.from_frame(transfers.loc[exports, key])
+    transfers.loc[exports, "tb"] = transfers.loc[exports, "tb"].to_numpy() * ratio.reindex(keys, fill_value=0.0).to_numpy()
+    return float(jobs.loc[jobs["outcome"] == "blocked", "size_gb"].sum()) / 1000.0
+
+
+def _warnings(m: Meters, scenario: Scenario, k: dict[str, KPI]) -> tuple[str, ...]:
+    """Conditions a planner must not miss: an unstable gateway, a site past its contract, a
+    migration that did not finish."""
+    out = []
+    if m.gateway is not None and m.gateway.unstable:
+        out.append(f"gateway: {m.gateway.message}")
+    for s in m.sites:
+        need = k[f"it_mw_provisioned.{s}"].value
+        contracted = scenario.sites[s].it_mw_contracted
+        if need > contracted * (1 + 1e-9):
+            out.append(f"{s}: needs {need:.1f} MW of IT power, more than the {contracted:g} MW contracted")
+    if m.pending_migration_gb > 0:
+        out.append(f"migration: {m.pending_migration_gb / 1e6:,.1f} PB still waiting to cross a link at the end of the run")
+    return tuple(out)
+
+
+def residency_table(m: Meters, start: pd.Timestamp, site_eea: np.ndarray, scenario: Scenario) -> pd.DataFrame:
+    """Share of EEA-only bytes (and of all bytes) physically in the EEA, at the end of each day.
+
+    Columns: time, eea_share_protected, eea_share_all, stored_pb.
+    """
+    eea_only = np.array([scenario.data_classes[k].residency == "eea" for k in m.classes])
+    ends = m.edges_s[1:]
+    marks = np.arange(86400.0, ends[-1] + 1e-6, 86400.0)
+    idx = np.unique(np.r_[0, np.searchsorted(ends, marks - 1e-6), len(ends) - 1])
+    idx = idx[idx < len(ends)]
+    stored = m.stored_gb[idx]  # (N, K, S)
+    protected = stored[:, eea_only, :]
+    total_p = protected.sum(axis=(1, 2))
+    out_p = protected[:, :, ~site_eea].sum(axis=(1, 2))
+    total = stored.sum(axis=(1, 2))
+    out_all = stored[:, :, ~site_eea].sum(axis=(1, 2))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share_p = np.where(total_p > 0, 1.0 - out_p / np.where(total_p > 0, total_p, 1.0), 1.0)
+        share_all = np.where(total > 0, 1.0 - out_all / np.where(total > 0, total, 1.0), 1.0)
+    return pd.DataFrame(
+        {
+            "time": start + pd.to_timedelta(np.round(ends[idx]), unit="s"),
+            "eea_share_protected": share_p,
+            "eea_share_all": share_all,
+            "stored_pb": total / 1e6,
+        }
+    )
+
+
+@dataclass
+class Results:
+    """All replications of one scenario.
+
+    Attributes:
+        scenario: the resolved scenario that was run.
+        seed: the root seed the replications were spawned from.
+        replications: per-replication KPIs and tables, in order.
+    """
+
+    scenario: Scenario
+    seed: int
+    replications: list[ReplicationResult] = field(default_factory=list)
+
+    def kpi_summary(self) -> pd.DataFrame:
+        """One row per KPI: name, mean, ci95_low, ci95_high, unit."""
+        names = list(self.replications[0].kpis)
+        rows = []
+        for name in names:
+            values = np.array([r.kpis[name].value for r in self.replications])
+            mean, lo, hi = t_interval(values)
+            rows.append((name, mean, lo, hi, self.replications[0].kpis[name].unit))
+        return pd.DataFrame(rows, columns=["name", "mean", "ci95_low", "ci95_high", "unit"])
+
+    def warnings(self) -> list[str]:
+        """Distinct warnings over all replications, in the order first seen."""
+        return list(dict.fromkeys(w for r in self.replications for w in r.warnings))
+
+    def kpi(self, name: str) -> float:
+        """Mean of one KPI over the replications."""
+        return float(np.mean([r.kpis[name].value for r in self.replications]))
+
+    def table(self, name: str) -> pd.DataFrame:
+        """One tidy table over all replications, with a ``replication`` column first."""
+        frames = []
+        for i, r in enumerate(self.replications):
+            frame = r.tables[name].copy()
+            frame.insert(0, "replication", i)
+            frames.append(frame)
+        return pd.concat(frames, ignore_index=True)
+
+    def summary(self) -> dict[str, Any]:
+        """The ``summary.json`` document."""
+        sc = self.scenario
+        start = pd.Timestamp(sc.time.start)
+
+        def value(x: float, unit: str) -> float | str | None:
+            if not math.isfinite(x):
+                return None
+            if unit == "date":
+                return (start + pd.Timedelta(days=x)).date().isoformat()
+            return x
+
+        kpis = {
+            row.name: {
+                "mean": value(row.mean, row.unit),
+                "ci95_low": value(row.ci95_low, row.unit),
+                "ci95_high": value(row.ci95_high, row.unit),
+                "unit": row.unit,
+            }
+            for row in self.kpi_summary().itertuples(index=False)
+        }
+        end = sc.start_utc + pd.Timedelta(seconds=sc.horizon_s)
+        return {
+            "scenario": sc.name,
+            "seed": self.seed,
+            "replications": len(self.replications),
+            "start": sc.start_utc.isoformat(),
+            "end": end.isoformat(),
+            "kpis": kpis,
+            "resolved_scenario": sc.model_dump(mode="json"),
+        }

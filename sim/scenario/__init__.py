@@ -1,0 +1,42 @@
+"""INPUT: scenario files in, a validated, fully resolved :class:`Scenario` out (pure data).
+
+Modules: :mod:`~sim.scenario.schema` (the pydantic models and loading), :mod:`~sim.scenario.gateway`
+(the security gateway's configuration), :mod:`~sim.scenario.sweep` (the ``[sweep]`` table) and
+:mod:`~sim.scenario.vocab` (names of policies). This layer imports only :mod:`sim.reference`.
+"""
+
+from sim.scenario.schema import (
+    ComputeSpec,
+    CostSpec,
+    DataClassSpec,
+    NetworkSpec,
+    PolicySpec,
+    PopulationSpec,
+    Scenario,
+    ScenarioError,
+    Site,
+    StorageSpec,
+    TimeSpec,
+    load_scenario,
+    parse_override,
+    read_scenario_data,
+    scenario_from_dict,
+)
+
+__all__ = [
+    "ScenarioError",
+    "Scenario",
+    "TimeSpec",
+    "PopulationSpec",
+    "DataClassSpec",
+    "Site",
+    "PolicySpec",
+    "NetworkSpec",
+    "ComputeSpec",
+    "StorageSpec",
+    "CostSpec",
+    "load_scenario",
+    "read_scenario_data",
+    "scenario_from_dict",
+    "parse_override",
+]

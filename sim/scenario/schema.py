@@ -1,0 +1,595 @@
+"""Scenario files: TOML in, a validated and fully resolved :class:`Scenario` out.
+
+A scenario file may ``extends = "other.toml"`` (a path relative to the file); tables are merged
+key by key, the extending file winning. ``--set dotted.key=value`` overrides are parsed as TOML
+values and validated exactly like the file. Site records start from the bundled reference table
+(:mod:`sim.reference`) and any figure can be overridden in ``[sites.<id>]``.
+
+Every problem is raised as :class:`ScenarioError` naming the file, the field and what is wrong,
+so the CLI can print it on one line.
+
+Units live in the field names (``_s``, ``_ms``, ``_gb``, ``_tb``, ``_pb``, ``_mw``, ``_kwh``,
+``_eur``, ``_per_year``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import math
+import re
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from sim import reference
+from sim.scenario.gateway import GatewayConfig
+from sim.scenario.vocab import PLACEMENT_POLICIES
+from sim.scenario.sweep import SweepSpec
+
+__all__ = [
+    "ScenarioError",
+    "Scenario",
+    "TimeSpec",
+    "PopulationSpec",
+    "DataClassSpec",
+    "Site",
+    "PolicySpec",
+    "NetworkSpec",
+    "ComputeSpec",
+    "StorageSpec",
+    "CostSpec",
+    "load_scenario",
+    "read_scenario_data",
+    "scenario_from_dict",
+    "parse_override",
+]
+
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,99}$")
+
+
+class ScenarioError(ValueError):
+    """Bad scenario input: which file, which field, what is wrong.
+
+    Attributes:
+        file: the scenario file (or ``--set``) the problem is in.
+        field: dotted path of the field, or "" when the file as a whole is wrong.
+        problem: what is wrong, and where possible what to do.
+    """
+
+    def __init__(self, file: str, field: str, problem: str) -> None:
+        self.file = file
+        self.field = field
+        self.problem = problem
+        where = f"{file}: {field}: " if field else f"{file}: "
+        super().__init__(where + problem)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TimeSpec(_Model):
+    """The simulated period."""
+
+    start: dt.date = Field(description="first day simulated (UTC midnight)")
+    horizon_days: float = Field(365.0, gt=0, description="length of the run in days")
+    step_minutes: float = Field(15.0, gt=0, le=1440, description="bulk traffic time step")
+
+    @model_validator(mode="after")
+    def _whole_steps(self) -> TimeSpec:
+        if self.horizon_days * 1440 < self.step_minutes:
+            raise ValueError("horizon_days is shorter than one step; raise it above step_minutes")
+        return self
+
+
+def _default_diurnal() -> list[float]:
+    # ASSUMPTION: relative activity by local hour for a short-video app, low at 03-06 h and
+    # peaking in the evening (shape of typical consumer-app curves; not published for TikTok).
+    return [0.55, 0.35, 0.22, 0.15, 0.12, 0.14, 0.25, 0.45, 0.65, 0.75, 0.8, 0.85,
+            0.95, 0.95, 0.9, 0.9, 0.95, 1.05, 1.2, 1.35, 1.5, 1.55, 1.35, 0.95]
+
+
+def _default_weekly() -> list[float]:
+    # ASSUMPTION: weekends ~10 % busier than weekdays (Monday first).
+    return [0.96, 0.96, 0.97, 0.98, 1.0, 1.07, 1.06]
+
+
+class PopulationSpec(_Model):
+    """European users: how many, where, and when they are active."""
+
+    mau: float = Field(gt=0, description="monthly active users over all countries at time.start")
+    daily_active_ratio: float = Field(gt=0, le=1, description="DAU / MAU")
+    growth_per_year: float = Field(0.0, gt=-1, description="compound MAU growth per year")
+    requests_per_dau_per_day: float = Field(gt=0, description="requests reaching the data centres per DAU per day")
+    countries: list[str] = Field(default_factory=list, description="ISO-2 codes; empty = all 32 reference countries")
+    shares: dict[str, float] = Field(default_factory=dict, description="MAU share per country; empty = reference rule")
+    diurnal_profile: list[float] = Field(default_factory=_default_diurnal, min_length=24, max_length=24)
+    weekly_profile: list[float] = Field(default_factory=_default_weekly, min_length=7, max_length=7)
+
+    @field_validator("diurnal_profile", "weekly_profile")
+    @classmethod
+    def _non_negative_profile(cls, v: list[float]) -> list[float]:
+        if any(x < 0 for x in v) or sum(v) <= 0:
+            raise ValueError("profile weights must be >= 0 with a positive sum")
+        return v
+
+    @model_validator(mode="after")
+    def _resolve_countries(self) -> PopulationSpec:
+        table = reference.countries()
+        codes = list(self.countries) or (list(self.shares) if self.shares else list(table))
+        unknown = [c for c in codes + list(self.shares) if c not in table]
+        if unknown:
+            raise ValueError(f"unknown country code(s) {sorted(set(unknown))}; use ISO-2 codes of the 32 reference countries")
+        if len(set(codes)) != len(codes):
+            raise ValueError("countries lists a code twice")
+        if self.shares:
+            missing = [c for c in codes if c not in self.shares]
+            extra = [c for c in self.shares if c not in codes]
+            if missing or extra:
+                raise ValueError(f"shares must name exactly the listed countries (missing {missing}, extra {extra})")
+            if any(v < 0 for v in self.shares.values()):
+                raise ValueError("shares must be >= 0")
+            total = sum(self.shares.values())
+            if not math.isclose(total, 1.0, abs_tol=1e-6):
+                raise ValueError(f"shares sum to {total:.6g}, not 1")
+            shares = {c: self.shares[c] for c in codes}
+        else:
+            shares = reference.default_mau_shares(codes, self.mau)
+        object.__setattr__(self, "countries", codes)
+        object.__setattr__(self, "shares", shares)
+        return self
+
+
+class DataClassSpec(_Model):
+    """One class of user data (bytes per user, write rate, retention, replicas, residency)."""
+
+    residency: Literal["eea", "any"] = Field(description="'eea': must be stored in the EEA")
+    initial_gb_per_mau: float = Field(ge=0, description="stored bytes per MAU at time.start (one copy)")
+    write_gb_per_dau_per_day: float = Field(ge=0, description="new bytes per DAU per day (one copy)")
+    read_gb_per_dau_per_day: float = Field(ge=0, description="bytes served from the data centres per DAU per day")
+    retention_days: float = Field(gt=0, description="mean lifetime of a byte (exponential deletion); inf = kept")
+    replicas: int = Field(ge=1, le=5, description="copies on distinct sites")
+    export_share: float = Field(0.0, ge=0, le=1, description="share of written bytes sent out of the EEA")
+    export_destination: str = Field("US", description="where exports go: US, SG, CN or other")
+    protected: bool = Field(False, description="protected personal data (blocked by the strict transfer policy)")
+    distinct_countries: bool = Field(False, description="replicas must also be in distinct countries")
+
+
+class OutageWindow(_Model):
+    """A scheduled outage: from ``start`` (UTC) for ``hours``."""
+
+    start: dt.datetime = Field(description="UTC start, e.g. 2025-01-15T18:00:00Z")
+    hours: float = Field(gt=0)
+
+
+class Site(_Model):
+    """A data-centre site, fully resolved (reference figures merged with scenario overrides)."""
+
+    name: str
+    country: str
+    jurisdiction: Literal["EEA", "non-EEA"]
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    operator: str = "unknown"
+    it_mw_contracted: float = Field(gt=0, description="IT power the operator may draw, MW")
+    it_mw_campus: float | None = Field(None, gt=0)
+    storage_pb_capacity: float = Field(gt=0, description="raw storage the site can hold, PB")
+    online_date: dt.date
+    pue: float = Field(ge=1.0, le=3.0)
+    energy_price_eur_per_kwh: float = Field(ge=0)
+    grid_gco2_per_kwh: float = Field(ge=0)
+    staff_fte: float = Field(0.0, ge=0, description="site operations staff")
+    status: str = "unknown"
+    source: str = ""
+    outages: list[OutageWindow] = Field(default_factory=list, description="scheduled outages")
+    mtbf_hours: float | None = Field(None, gt=0, description="mean time between random failures")
+    mttr_hours: float | None = Field(None, gt=0, description="mean time to repair a random failure")
+
+    @model_validator(mode="after")
+    def _mtbf_pair(self) -> Site:
+        if (self.mtbf_hours is None) != (self.mttr_hours is None):
+            raise ValueError("give both mtbf_hours and mttr_hours, or neither")
+        return self
+
+
+class PolicySpec(_Model):
+    """Which placement, transfer and failover policies run, over which sites."""
+
+    placement: str = Field(description="placement policy name (see sim.scenario.vocab.PLACEMENT_POLICIES)")
+    sites: list[str] = Field(min_length=1, description="site ids the policy may use, in order of preference")
+    transfer: Literal["open", "gateway", "strict"] = "gateway"
+    failover: Literal["eea_only", "anywhere"] = Field(
+        "eea_only", description="when a site is down: serve from another EEA site only, or from anywhere"
+    )
+    failover_sites: list[str] = Field(
+        default_factory=list, description="sites that only serve during failover (never hold placed data)"
+    )
+    start_placement: str | None = Field(
+        None, description="policy that lays out the data at time.start (e.g. pre_clover), before `placement` takes over"
+    )
+    start_sites: list[str] = Field(default_factory=list, description="sites of the start placement")
+    blocked_destinations: list[str] = Field(
+        default_factory=list, description="export destinations no transfer may reach (e.g. CN after the DPC order)"
+    )
+    weights: dict[Literal["cost", "carbon", "latency"], float] = Field(
+        default_factory=lambda: {"cost": 1.0, "carbon": 0.0, "latency": 0.0},
+        description="objective weights of the 'weighted' optimising policy",
+    )
+    max_rtt_ms_p95: float | None = Field(None, gt=0, description="p95 round-trip bound for every country (optimisers)")
+    max_rtt_ms_p95_by_country: dict[str, float] = Field(
+        default_factory=dict, description="per-country p95 round-trip bounds (override max_rtt_ms_p95)"
+    )
+
+    @field_validator("weights")
+    @classmethod
+    def _non_negative_weights(cls, v: dict[str, float]) -> dict[str, float]:
+        if any(w < 0 for w in v.values()) or sum(v.values()) <= 0:
+            raise ValueError("weights must be >= 0 with a positive sum")
+        return {"cost": 0.0, "carbon": 0.0, "latency": 0.0} | dict(v)
+
+    @field_validator("placement", "start_placement")
+    @classmethod
+    def _known_policy(cls, v: str | None) -> str | None:
+        if v is not None and v not in PLACEMENT_POLICIES:
+            raise ValueError(f"unknown placement policy {v!r}; known: {sorted(PLACEMENT_POLICIES)}")
+        return v
+
+
+class LinkSpec(_Model):
+    """Bandwidth between two sites, used by migration and re-replication (both directions)."""
+
+    a: str
+    b: str
+    gbps: float = Field(gt=0, description="usable bandwidth each way, Gbit/s")
+
+
+class LinkCut(_Model):
+    """A network cut from ``start`` (UTC) for ``hours``.
+
+    ``a``/``b`` name two sites (migration between them stops), or a site and ``"users"`` (the
+    site is up but its users cannot reach it: requests fail over, data stays).
+    """
+
+    a: str
+    b: str
+    start: dt.datetime
+    hours: float = Field(gt=0)
+
+
+class NetworkSpec(_Model):
+    """Round-trip model, transfer prices, inter-site links and cuts."""
+
+    route_inflation: float = Field(ge=1.0, description="real route / great circle")
+    access_overhead_ms: float = Field(ge=0, description="last mile and server time per round trip")
+    inter_site_eur_per_gb: float = Field(ge=0)
+    internet_egress_eur_per_gb: float = Field(ge=0)
+    default_link_gbps: float = Field(
+        100.0, gt=0, description="bandwidth between two sites with no [[network.links]] entry (assumption)"
+    )
+    links: list[LinkSpec] = Field(default_factory=list)
+    cuts: list[LinkCut] = Field(default_factory=list)
+    migration_start: dt.date | None = Field(None, description="no data moves between sites before this day")
+
+
+class ComputeSpec(_Model):
+    """Servers that answer user requests."""
+
+    core_s_per_request: float = Field(gt=0)
+    server_cores: int = Field(gt=0)
+    server_idle_w: float = Field(ge=0)
+    server_max_w: float = Field(gt=0)
+    server_capex_eur: float = Field(ge=0)
+    server_amortisation_years: float = Field(gt=0)
+    target_utilisation: float = Field(gt=0, le=1)
+
+    @model_validator(mode="after")
+    def _power_order(self) -> ComputeSpec:
+        if self.server_max_w < self.server_idle_w:
+            raise ValueError("server_max_w must be >= server_idle_w")
+        return self
+
+
+class StorageSpec(_Model):
+    """Disks and the servers around them."""
+
+    w_per_tb: float = Field(ge=0, description="power per stored raw TB")
+    capex_eur_per_tb: float = Field(ge=0)
+    amortisation_years: float = Field(gt=0)
+
+
+class CostSpec(_Model):
+    """Prices that turn metered quantities into EUR per year."""
+
+    colocation_eur_per_kw_month: float = Field(ge=0)
+    staff_eur_per_fte_year: float = Field(ge=0)
+    programme_staff_fte: float = Field(0.0, ge=0, description="central data-security organisation")
+    reference_eur_per_year: float = Field(reference.CLOVER_COST_EUR_PER_YEAR, gt=0)
+
+
+class Scenario(_Model):
+    """A fully resolved scenario: every figure the run uses."""
+
+    name: str
+    description: str = ""
+    seed: int = Field(0, ge=0)
+    time: TimeSpec
+    population: PopulationSpec
+    data_classes: dict[str, DataClassSpec] = Field(min_length=1)
+    sites: dict[str, Site]
+    policy: PolicySpec
+    network: NetworkSpec
+    compute: ComputeSpec
+    storage: StorageSpec
+    costs: CostSpec
+    gateway: GatewayConfig = Field(default_factory=GatewayConfig)
+    sweep: SweepSpec | None = Field(None, description="a sweep over this scenario (clover-sim sweep)")
+
+    @field_validator("name")
+    @classmethod
+    def _safe_name(cls, v: str) -> str:
+        if not _NAME_RE.match(v) or ".." in v:
+            raise ValueError(
+                f"{v!r} is not a safe name: use letters, digits, '_', '-', '.', '+' (no '/', no '..'), "
+                "since it names the results folder"
+            )
+        return v
+
+    @model_validator(mode="after")
+    def _check_policy_sites(self) -> Scenario:
+        if self.policy.start_placement is not None and not self.policy.start_sites:
+            raise ValueError("policy.start_sites: start_placement needs the sites it places on")
+        for site_id in [*self.policy.sites, *self.policy.failover_sites, *self.policy.start_sites]:
+            if site_id not in self.sites:
+                raise ValueError(f"policy.sites: unknown site {site_id!r}; known: {sorted(self.sites)}")
+        if len(set(self.policy.sites)) != len(self.policy.sites):
+            raise ValueError("policy.sites lists a site twice")
+        for i, link in enumerate(self.network.links):
+            for end in (link.a, link.b):
+                if end not in self.sites:
+                    raise ValueError(f"network.links.{i}: unknown site {end!r}; known: {sorted(self.sites)}")
+        if self.gateway.enabled and self.gateway.warmup_s >= self.horizon_s:
+            raise ValueError(
+                f"gateway.warmup_s ({self.gateway.warmup_s:g} s) must be shorter than the horizon "
+                f"({self.horizon_s:g} s); lengthen time.horizon_days or shorten the warm-up"
+            )
+        for i, cut in enumerate(self.network.cuts):
+            if cut.a not in self.sites or (cut.b not in self.sites and cut.b != "users"):
+                raise ValueError(f"network.cuts.{i}: ends must be site ids (or 'users' for b); got {cut.a!r}, {cut.b!r}")
+        return self
+
+    @property
+    def world_sites(self) -> list[str]:
+        """Sites of the running world: the policy's, the start layout's, then failover-only sites."""
+        return list(dict.fromkeys([*self.policy.sites, *self.policy.start_sites, *self.policy.failover_sites]))
+
+    @property
+    def start_utc(self) -> dt.datetime:
+        """Start of the run as a UTC datetime."""
+        return dt.datetime(self.time.start.year, self.time.start.month, self.time.start.day, tzinfo=dt.UTC)
+
+    @property
+    def horizon_s(self) -> float:
+        """Length of the run in seconds."""
+        return self.time.horizon_days * 86400.0
+
+
+# ----------------------------------------------------------------------------------------------
+# Loading
+
+
+def _deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    """Merge ``top`` over ``base`` key by key. A table with numbered keys over a list patches
+    those items (``[gateway.regions.1]`` changes the second region), as ``--set`` does."""
+    out = dict(base)
+    for key, value in top.items():
+        current = out.get(key)
+        if isinstance(value, dict) and isinstance(current, dict):
+            out[key] = _deep_merge(current, value)
+        elif isinstance(value, dict) and isinstance(current, list) and value and all(k.isdigit() for k in value):
+            items = list(current)
+            for index, patch in value.items():
+                i = int(index)
+                if i >= len(items):
+                    raise ScenarioError("", key, f"item {i} does not exist: the list has {len(items)} items")
+                both_tables = isinstance(patch, dict) and isinstance(items[i], dict)
+                items[i] = _deep_merge(items[i], patch) if both_tables else patch
+            out[key] = items
+        else:
+            out[key] = value
+    return out
+
+
+def _read_toml(path: Path, chain: tuple[Path, ...], shown: str | None = None) -> dict[str, Any]:
+    shown = shown or str(path)
+    path = path.resolve()
+    if path in chain:
+        cycle = " -> ".join(str(p) for p in (*chain, path))
+        raise ScenarioError(shown, "extends", f"cycle: {cycle}")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError(shown, "", "file not found") from None
+    except IsADirectoryError:
+        raise ScenarioError(shown, "", "is a directory, not a scenario file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(shown, "", f"cannot read: {exc}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(shown, "", f"TOML syntax error: {exc}") from None
+    parent = data.pop("extends", None)
+    if parent is None:
+        return data
+    if not isinstance(parent, str) or not parent:
+        raise ScenarioError(shown, "extends", "must be a file name (string) relative to this file")
+    base_path = (path.parent / parent).resolve()
+    if not base_path.exists():
+        raise ScenarioError(shown, "extends", f"file {parent!r} not found next to this file")
+    base = _read_toml(base_path, (*chain, path))
+    try:
+        return _deep_merge(base, data)
+    except ScenarioError as exc:
+        raise ScenarioError(shown, exc.field, exc.problem) from None
+
+
+def read_scenario_data(path: str | Path) -> dict[str, Any]:
+    """The scenario file merged with its ``extends`` chain, before validation.
+
+    Raises:
+        ScenarioError: for a missing file, bad TOML or a broken ``extends`` chain.
+    """
+    return _read_toml(Path(path), (), str(path))
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """Parse one ``--set dotted.key=value``; the value is read as TOML, else as a string.
+
+    Raises:
+        ScenarioError: if the text has no ``=`` or an empty key.
+    """
+    key, sep, raw = text.partition("=")
+    key = key.strip()
+    if not sep or not key or any(not part for part in key.split(".")):
+        raise ScenarioError("--set", key or text, "expected dotted.key=value")
+    raw = raw.strip()
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw
+    return key.split("."), value
+
+
+def _apply_override(data: dict[str, Any], path: list[str], value: Any) -> None:
+    """Set ``value`` at a dotted path; tables are created on the way, list items are numbered."""
+    node: Any = data
+    for i, part in enumerate(path):
+        last = i == len(path) - 1
+        if isinstance(node, list):
+            if not part.isdigit() or int(part) >= len(node):
+                raise ScenarioError("--set", ".".join(path), f"{part!r} is not an item of a list of {len(node)}")
+            if last:
+                node[int(part)] = value
+                return
+            node = node[int(part)]
+            continue
+        if not isinstance(node, dict):
+            raise ScenarioError("--set", ".".join(path), f"{path[i - 1]!r} is a value, not a table")
+        if last:
+            node[part] = value
+            return
+        if node.get(part) is None:
+            node[part] = {}
+        node = node[part]
+
+
+def _merge_sites(data: dict[str, Any], file: str) -> None:
+    """Fill ``data['sites']`` from the reference table for every site the scenario names."""
+    given = data.get("sites") or {}
+    if not isinstance(given, dict):
+        raise ScenarioError(file, "sites", "must be a table of site tables")
+    policy = data.get("policy") or {}
+    names = list(policy.get("sites", []) if isinstance(policy, dict) else [])
+    for extra in ("start_sites", "failover_sites"):
+        names += list(policy.get(extra, []) if isinstance(policy, dict) else [])
+    ref = reference.site_records()
+    wanted = list(dict.fromkeys([*names, *given]))
+    sites: dict[str, Any] = {}
+    for site_id in wanted:
+        if not isinstance(site_id, str):
+            continue
+        override = given.get(site_id, {})
+        if not isinstance(override, dict):
+            raise ScenarioError(file, f"sites.{site_id}", "must be a table")
+        if site_id not in ref and site_id not in given:
+            close = difflib.get_close_matches(site_id, list(ref), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ScenarioError(file, "policy.sites", f"unknown site {site_id!r}{hint}; known: {sorted(ref)}")
+        sites[site_id] = {**ref.get(site_id, {}), **override}
+    data["sites"] = sites
+
+
+def _parent_model(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """Model class that owns the last element of ``loc`` (dict keys are skipped)."""
+    model: Any = Scenario
+    i = 0
+    parts = list(loc[:-1])
+    while i < len(parts):
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            return None
+        field = model.model_fields.get(str(parts[i]))
+        if field is None:
+            return None
+        ann = field.annotation
+        if getattr(ann, "__origin__", None) is dict:
+            model = ann.__args__[1]
+            i += 2  # skip the dict key
+            continue
+        model = ann
+        i += 1
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+
+
+def _first_error(exc: ValidationError, file: str) -> ScenarioError:
+    err = exc.errors()[0]
+    loc = tuple(err["loc"])
+    field = ".".join(str(p) for p in loc)
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        owner = _parent_model(loc)
+        hint = ""
+        if owner is not None:
+            close = difflib.get_close_matches(str(loc[-1]), list(owner.model_fields), n=1, cutoff=0.5)
+            if close:
+                hint = f"; did you mean {'.'.join([*map(str, loc[:-1]), close[0]])!r}?"
+        return ScenarioError(file, field, f"unknown key{hint}")
+    if kind == "missing":
+        return ScenarioError(file, field, "required field is missing")
+    given = err.get("input")
+    if kind == "list_type" and isinstance(given, dict) and given and all(str(k).isdigit() for k in given):
+        return ScenarioError(
+            file, field, "numbered items patch a list given by an extended file, and none gives this one: write the whole list"
+        )
+    message = str(err["msg"])
+    message = message.removeprefix("Value error, ")
+    if kind not in ("value_error", "assertion_error") and not isinstance(given, dict | list):
+        message += f" (got {given!r})"
+    return ScenarioError(file, field, message)
+
+
+def scenario_from_dict(data: dict[str, Any], file: str = "<scenario>") -> Scenario:
+    """Validate a merged scenario mapping (reference sites filled in) into a :class:`Scenario`.
+
+    Raises:
+        ScenarioError: on the first problem found.
+    """
+    data = dict(data)
+    _merge_sites(data, file)
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise _first_error(exc, file) from None
+
+
+def load_scenario(path: str | Path, overrides: list[str] | None = None) -> Scenario:
+    """Read, merge, override and validate a scenario file.
+
+    Args:
+        path: the TOML scenario file.
+        overrides: ``dotted.key=value`` strings applied after ``extends`` merging.
+
+    Returns:
+        The resolved scenario (every default filled in).
+
+    Raises:
+        ScenarioError: for any bad input, naming the file, the field and the problem.
+    """
+    path = Path(path)
+    data = _read_toml(path, (), str(path))
+    for text in overrides or []:
+        keys, value = parse_override(text)
+        _apply_override(data, keys, value)
+    shown = str(path) + (" (with --set)" if overrides else "")
+    return scenario_from_dict(data, shown)

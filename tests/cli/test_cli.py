@@ -1,0 +1,176 @@
+"""The command line: exit codes, one-line errors, atomic results, determinism."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+
+from sim.cli import app as cli
+
+from tests.conftest import SCENARIOS
+
+SHORT = ["--set", "time.horizon_days=3", "--set", "time.step_minutes=60"]
+
+
+def clover_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "sim", *args], cwd=cwd, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def test_run_writes_every_file(tmp_path: Path) -> None:
+    out = tmp_path / "r"
+    code = cli.main(["run", str(SCENARIOS / "clover.toml"), *SHORT, "--replications", "2", "--out", str(out)])
+    assert code == 0
+    names = {p.name for p in out.iterdir()}
+    assert {"summary.json", "placement.csv", "transfers.csv", "latency.csv", "costs.csv", "kpis.csv"} <= names
+    assert {"stored_by_site.png", "cost_by_site.png", "rtt_by_country.png"} <= names
+    summary = json.loads((out / "summary.json").read_text())
+    assert set(summary) == {"scenario", "seed", "replications", "start", "end", "kpis", "resolved_scenario"}
+    assert summary["replications"] == 2
+    required = {
+        "cost_eur_per_year", "energy_mwh_per_year", "co2_t_per_year", "stored_pb_total", "stored_pb_outside_eea",
+        "eea_residency_share", "transfer_tb_out_of_eea_per_year", "user_rtt_ms_p50", "user_rtt_ms_p95",
+    }
+    for site in ("dublin", "ireland2", "hamar"):
+        required |= {f"stored_pb.{site}", f"cost_eur_per_year.{site}"}
+    assert required <= set(summary["kpis"])
+    for kpi in summary["kpis"].values():
+        if kpi["mean"] is not None:  # None: not defined in this run (e.g. no failover happened)
+            assert kpi["ci95_low"] <= kpi["mean"] <= kpi["ci95_high"]
+    assert summary["kpis"]["residency_99_date"]["mean"] == "2025-01-01"
+    assert summary["kpis"]["failover_rtt_ms_p95"]["mean"] is None
+    assert summary["resolved_scenario"]["time"]["horizon_days"] == 3
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp folders left
+
+
+def test_same_seed_same_bytes_other_seed_differs(tmp_path: Path) -> None:
+    def summary(seed: int, name: str) -> bytes:
+        out = tmp_path / name
+        assert cli.main(["run", str(SCENARIOS / "clover.toml"), *SHORT, "--seed", str(seed), "--out", str(out), "--no-charts"]) == 0
+        return (out / "summary.json").read_bytes()
+
+    a, b, c = summary(7, "a"), summary(7, "b"), summary(8, "c")
+    assert a == b
+    assert a != c
+
+
+def bad(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    proc = clover_cli(*args, cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert not (tmp_path / "results").exists()
+    return proc
+
+
+def test_bad_inputs_exit_2_with_one_line_and_write_nothing(tmp_path: Path) -> None:
+    clover = str(SCENARIOS / "clover.toml")
+    p = bad(tmp_path, "run", "missing.toml")
+    assert "missing.toml" in p.stderr and "not found" in p.stderr
+    (tmp_path / "syntax.toml").write_text("name = \n", encoding="utf-8")
+    p = bad(tmp_path, "run", "syntax.toml")
+    assert "line 1" in p.stderr
+    p = bad(tmp_path, "run", clover, "--set", "sites.hamar.pue=-1")
+    assert "sites.hamar.pue" in p.stderr
+    p = bad(tmp_path, "run", clover, "--set", "policy.placment=clover")
+    assert "policy.placement" in p.stderr  # nearest valid key
+    p = bad(tmp_path, "run", clover, "--set", "time.horizon_days=0")
+    assert "time.horizon_days" in p.stderr
+    p = bad(tmp_path, "run", clover, "--out", "../elsewhere")
+    assert "--out" in p.stderr and "escapes" in p.stderr
+    p = bad(tmp_path, "run", clover, "--set", 'name="../../etc"')
+    assert "name" in p.stderr
+    p = bad(tmp_path, "validate", clover, "--set", "population.shares.FR=2")
+    assert "population" in p.stderr
+
+
+def test_no_site_online_at_start_is_bad_input(tmp_path: Path) -> None:
+    p = bad(tmp_path, "run", str(SCENARIOS / "clover.toml"), "--set", "time.start=2022-01-01", *SHORT)
+    assert "policy.sites" in p.stderr and "online" in p.stderr
+
+
+def test_validate_ok(tmp_path: Path) -> None:
+    proc = clover_cli("validate", str(SCENARIOS / "clover.toml"), cwd=tmp_path)
+    assert proc.returncode == 0 and "ok" in proc.stdout
+
+
+def test_internal_error_exits_1_without_traceback(monkeypatch, capsys, tmp_path: Path) -> None:
+    import sim.experiments.replicate
+
+    def boom(*a, **k):
+        raise RuntimeError("kaput")
+
+    monkeypatch.setattr(sim.experiments.replicate, "simulate", boom)
+    monkeypatch.chdir(tmp_path)
+    code = cli.main(["run", str(SCENARIOS / "clover.toml"), *SHORT])
+    err = capsys.readouterr().err
+    assert code == 1 and "kaput" in err and "Traceback" not in err
+    code = cli.main(["--debug", "run", str(SCENARIOS / "clover.toml"), *SHORT])
+    assert code == 1 and "Traceback" in capsys.readouterr().err
+    assert not (tmp_path / "results").exists()
+
+
+def test_failed_write_leaves_previous_results_intact(monkeypatch, tmp_path: Path) -> None:
+    out = tmp_path / "r"
+    assert cli.main(["run", str(SCENARIOS / "clover.toml"), *SHORT, "--out", str(out), "--no-charts"]) == 0
+    before = (out / "summary.json").read_bytes()
+    import sim.report.files as files
+
+    def broken(results):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(files, "result_charts", broken)
+    assert cli.main(["run", str(SCENARIOS / "clover.toml"), *SHORT, "--seed", "3", "--out", str(out)]) == 1
+    assert (out / "summary.json").read_bytes() == before
+    assert sorted(os.listdir(tmp_path)) == ["r"]
+
+
+def test_default_out_is_results_scenario_name(tmp_path: Path) -> None:
+    proc = clover_cli("run", str(SCENARIOS / "pre_clover.toml"), *SHORT, "--no-charts", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "results" / "pre_clover" / "summary.json").exists()
+    assert "cost_eur_per_year" in proc.stdout  # the KPI table ends the run
+
+
+def test_staff_command_prints_a_table_that_meets_the_target(capsys) -> None:
+    code = cli.main(["staff", str(SCENARIOS / "clover.toml"), "--p95-wait", "45m", "--days", "7"])
+    out = capsys.readouterr().out
+    assert code == 0
+    rows = [line.split() for line in out.splitlines()[2:] if line and not line.startswith("reviewer FTE")]
+    assert {r[0] for r in rows} == {"on_call", "apac", "emea", "americas"}
+    for r in rows:
+        assert float(r[3]) <= 45.0  # simulated p95 review wait, minutes
+    assert "reviewer FTE" in out
+
+
+def test_staff_bad_duration_is_bad_input(tmp_path: Path) -> None:
+    p = bad(tmp_path, "staff", str(SCENARIOS / "clover.toml"), "--p95-wait", "soon")
+    assert "--p95-wait" in p.stderr
+    p = bad(tmp_path, "staff", str(SCENARIOS / "pre_clover.toml"), "--p95-wait", "30m")
+    assert "gateway.enabled" in p.stderr
+
+
+def test_public_api_names_all_resolve() -> None:
+    import sim
+
+    for name in sim.__all__:
+        assert getattr(sim, name) is not None
+
+
+def test_gateway_without_reviewers_is_bad_input(tmp_path: Path) -> None:
+    p = bad(tmp_path, "run", str(SCENARIOS / "clover.toml"), "--set", "gateway.reviewers=0", *SHORT)
+    assert "gateway" in p.stderr and "reviewer" in p.stderr
+
+
+def test_unstable_gateway_is_reported_not_hidden(tmp_path: Path) -> None:
+    proc = clover_cli(
+        "run", str(SCENARIOS / "clover.toml"), "--set", "gateway.reviewers=1", *SHORT, "--no-charts",
+        "--set", "gateway.warmup_s=0", "--out", str(tmp_path / "r"), cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "warning: gateway: unstable" in proc.stderr

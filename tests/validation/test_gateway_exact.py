@@ -1,0 +1,202 @@
+"""The fast gateway kernel equals the SimPy reference, request by request.
+
+Both methods consume the same pre-drawn streams; these tests run them on many seeds and
+shapes (regional shifts, priorities, outages, deterministic times that create ties,
+resubmissions, transfers, third-party sampling, the three policies) with small horizons so
+that each SimPy run takes a fraction of a second.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sim.model.gateway import kernel as kernels
+from sim.model.gateway import engine as gw
+from sim.model.gateway import GatewayConfig, simulate_gateway
+
+START = dt.datetime(2024, 3, 4, 6, 30, tzinfo=dt.timezone.utc)  # a Monday
+DAY = 86400.0
+
+
+def small_defaults(**overrides: object) -> GatewayConfig:
+    """The default gateway scaled down ~20x so that SimPy stays fast."""
+    data = GatewayConfig().model_dump()
+    for region in data["regions"]:
+        region["head_count"] = max(1, region["head_count"] // 20)
+    for shift in data["shifts"]:
+        shift["reviewers"] = max(1, shift["reviewers"] // 15)
+    data["transfers"]["flows"] = [dict(f, jobs_per_hour=f["jobs_per_hour"] / 4) for f in data["transfers"]["flows"]]
+    data["third_party"]["staff"] = 1
+    data["auto_check_servers"] = 2
+    data["warmup_s"] = 0.0
+    if "review_minutes_values" in overrides:
+        del data["review_minutes_mean"]  # the mean of the values
+    data.update(overrides)
+    return GatewayConfig.model_validate(data)
+
+
+def run_both(config: GatewayConfig, seed: int, horizon_s: float, **kwargs: object) -> tuple[gw.GatewayRun, gw.GatewayRun]:
+    fast = simulate_gateway(config, start_utc=START, horizon_s=horizon_s,
+                            rng=np.random.default_rng(seed), method="fast", **kwargs)
+    ref = simulate_gateway(config, start_utc=START, horizon_s=horizon_s,
+                           rng=np.random.default_rng(seed), method="simpy", **kwargs)
+    return fast, ref
+
+
+def assert_same(fast: gw.GatewayRun, ref: gw.GatewayRun) -> None:
+    assert len(fast.arrival_s) == len(ref.arrival_s) > 0
+    for name in ("arrival_s", "wait_s", "review_wait_s", "service_s", "done_s"):
+        a, b = getattr(fast, name), getattr(ref, name)
+        assert np.array_equal(a, b, equal_nan=True), (name, np.nanmax(np.abs(a - b)))
+    for name in ("kind", "priority", "region", "outcome", "parent", "crossed_gb"):
+        assert np.array_equal(getattr(fast, name), getattr(ref, name)), name
+    assert np.array_equal(fast.busy_s_by_week_hour, ref.busy_s_by_week_hour)
+    assert fast.kpis() == ref.kpis()
+    assert fast.unstable == ref.unstable and fast.message == ref.message
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("policy", ["gateway", "strict", "open"])
+def test_regional_shifts_and_policies(seed: int, policy: str) -> None:
+    fast, ref = run_both(small_defaults(), seed, 2.5 * DAY, transfer_policy=policy)
+    assert_same(fast, ref)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_ties_deterministic_times_outages_and_shift_changes(seed: int) -> None:
+    """Deterministic review and check times with outages and shift changes on whole hours:
+    many completions, restarts and capacity changes fall on the same instant."""
+    config = small_defaults(
+        review_distribution="deterministic", review_minutes_mean=5.0,
+        auto_check_s={"kind": "deterministic", "mean": 60.0},
+        outage_windows_s=[(3 * 3600.0, 5 * 3600.0), (26 * 3600.0, 26.5 * 3600.0), (30 * 3600.0, 31 * 3600.0)],
+        third_party={"enabled": True, "staff": 1, "access_share": 0.3, "transfer_share": 0.3,
+                     "review_minutes": {"kind": "deterministic", "mean": 10.0}},
+    )
+    fast, ref = run_both(config, seed, 2 * DAY)
+    assert_same(fast, ref)
+    # ties really happen: several requests finish their review at the same instant
+    done = fast.done_s[fast.reviewed]
+    assert len(done) - len(np.unique(done)) > 0
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_resubmissions_and_priorities(seed: int) -> None:
+    config = small_defaults(
+        approve_probability=0.4, resubmit_share=0.9, max_resubmissions=3,
+        resubmit_delay_h={"kind": "exponential", "mean": 2.0},
+        priority_classes=[{"name": "incident", "share": 0.2, "sla_s": 1800.0},
+                          {"name": "urgent", "share": 0.3}, {"name": "routine", "share": 0.5}],
+        review_distribution="empirical", review_minutes_values=[2.0, 5.0, 5.0, 12.0],
+    )
+    fast, ref = run_both(config, seed, 2 * DAY)
+    assert_same(fast, ref)
+    assert (fast.parent >= 0).sum() > 10
+    assert (fast.outcome == gw.RESUBMITTED).sum() > 10
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_random_outages_transfers_and_third_party(seed: int) -> None:
+    config = small_defaults(
+        outage_mtbf_h=8.0, outage_mttr_h=1.0, staffing="24x7", reviewers=3,
+        transfers={"nodes": 1, "inspection_gb_per_s": 0.01, "approve_probability": 0.8,
+                   "size_gb": {"kind": "lognormal", "mean": 4.0, "cv": 2.0}},
+        third_party={"staff": 1, "access_share": 0.2, "transfer_share": 0.5},
+    )
+    fast, ref = run_both(config, seed, 1.5 * DAY, transfer_policy="strict")
+    assert_same(fast, ref)
+    assert (fast.kind == gw.TRANSFER).sum() > 20
+
+
+def test_transfer_rate_override_and_textbook_mode() -> None:
+    config = small_defaults(access_requests_per_hour=40.0, auto_check=False, staffing="24x7", reviewers=4,
+                            review_distribution="exponential", review_minutes_mean=5.0)
+    rates = {("protected_personal", "CN"): 3.0, ("pseudonymised_aggregates", "US"): 10.0}
+    fast, ref = run_both(config, 7, 2 * DAY, transfer_jobs_per_hour=rates)
+    assert_same(fast, ref)
+    assert set(fast.destination_names) == {"CN", "US"}
+
+
+classes = st.lists(st.floats(0.05, 1.0), min_size=1, max_size=3)
+dists = st.sampled_from(["exponential", "lognormal", "deterministic", "empirical"])
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    weights=classes,
+    review=dists,
+    auto=st.booleans(),
+    reviewers=st.lists(st.integers(0, 4), min_size=4, max_size=4).filter(lambda r: sum(r) > 0),
+    approve=st.floats(0.2, 1.0),
+    outage=st.one_of(st.none(), st.tuples(st.floats(0, 30 * 3600.0), st.floats(60.0, 6 * 3600.0))),
+    tp_share=st.floats(0.0, 0.5),
+)
+def test_random_shapes(seed, weights, review, auto, reviewers, approve, outage, tp_share) -> None:  # noqa: ANN001
+    total = sum(weights)
+    data = {
+        "priority_classes": [{"name": f"c{i}", "share": w / total} for i, w in enumerate(weights)],
+        "review_distribution": review,
+        "auto_check": auto,
+        "approve_probability": approve,
+        "outage_windows_s": [] if outage is None else [(outage[0], outage[0] + outage[1])],
+        "third_party": {"staff": 1, "access_share": tp_share, "transfer_share": tp_share},
+    }
+    if review == "empirical":
+        data["review_minutes_values"] = [1.0, 4.0, 9.0]
+    config = small_defaults(**data)
+    shifts = config.model_dump()["shifts"]
+    for shift, count in zip(shifts, reviewers):
+        shift["reviewers"] = count
+    config = GatewayConfig.model_validate({**config.model_dump(exclude_unset=True), "shifts": shifts})
+    fast, ref = run_both(config, seed, 1.5 * DAY)
+    assert_same(fast, ref)
+
+
+def test_kernel_equals_its_plain_python_twin() -> None:
+    config = small_defaults(approve_probability=0.5, resubmit_share=0.8,
+                            resubmit_delay_h={"kind": "exponential", "mean": 1.0},
+                            outage_windows_s=[(7200.0, 9000.0)])
+    streams = gw._draw_streams(config, START, DAY, np.random.default_rng(3), None)
+    plan = gw._plan(streams, config, "gateway")
+    inp = gw._queue_inputs(config, streams, plan, DAY, gw._week_offset_s(START))
+    args = (inp.arrival, inp.n_original, inp.route, inp.prio, inp.s_auto, inp.s_review, inp.s_inspect,
+            inp.s_third, inp.child, inp.resub_delay, inp.horizon_s, inp.staff, inp.shift_t, inp.shift_v,
+            gw.WEEK_S, inp.outage_start, inp.outage_end, inp.outage_mask)
+    compiled = kernels.gateway_queues(*args)
+    plain = kernels.gateway_queues_py(*args)
+    for a, b in zip(compiled[:-1], plain[:-1]):
+        assert np.array_equal(a, b, equal_nan=True)
+    assert compiled[-1] == plain[-1] is True
+
+
+def test_helper_kernels_equal_their_twins() -> None:
+    rng = np.random.default_rng(0)
+    start = rng.uniform(0, 5 * DAY, 500)
+    length = rng.exponential(3000.0, 500)
+    weight = rng.integers(1, 4, 500).astype(float)
+    args = (start, length, weight, 3600.0, 4 * DAY, 1234.5, 3600.0, 168)
+    assert np.array_equal(kernels.bin_intervals(*args), kernels.bin_intervals_py(*args))
+    assert kernels.bin_intervals(*args).sum() == pytest.approx(
+        (np.minimum(start + length, 4 * DAY) - np.maximum(start, 3600.0)).clip(0) @ weight)
+    cum = np.array([0.0, 50.0, 50.0, 120.0])
+    bounds = np.array([0.0, 100.0, 200.0, 300.0])
+    total_rate = np.array([0.5, 0.0, 0.7])
+    cum_p = np.cumsum(rng.dirichlet(np.ones(4), 3), axis=1)
+    cum_p[:, -1] = 1.0
+    gamma = np.sort(rng.uniform(0, 120.0, 400))
+    u = rng.random(400)
+    fast = kernels.arrivals_from_intensity(gamma, cum, bounds, total_rate, cum_p, u)
+    plain = kernels.arrivals_from_intensity_py(gamma, cum, bounds, total_rate, cum_p, u)
+    assert all(np.array_equal(a, b) for a, b in zip(fast, plain))
+    times = fast[0]
+    assert np.all(np.diff(times) >= 0) and not np.any((times > 100.0) & (times < 200.0))  # no arrivals at rate 0
+    groups = rng.integers(0, 3, 400)
+    probs = np.array([0.1, 0.5, 0.9])
+    assert np.array_equal(kernels.below_by_group(u, groups, probs), kernels.below_by_group_py(u, groups, probs))
+    assert np.array_equal(kernels.below_by_group(u, groups, probs), u < probs[groups])
