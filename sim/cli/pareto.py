@@ -48,7 +48,7 @@ def cmd_pareto(args: argparse.Namespace) -> int:
     from sim.model.placement.policy import InfeasiblePlacement
     from sim.model.world import ModelInputError
     from sim.experiments.pareto import pareto_chart, pareto_front
-    from sim.report.files import atomic_dir
+    from sim.report.io import atomic_dir
 
     if args.points < 1 or args.points > 231:
         raise InputError(f"--points: must be between 1 and 231 (got {args.points})")

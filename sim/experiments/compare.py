@@ -24,7 +24,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from sim.experiments.executors import Executor, SerialExecutor
-from sim.experiments.replicate import replication_seeds
+from sim.seeds import replication_seeds
 from sim.results.replication import t_interval
 from sim.experiments.runs import RunOutcome, RunTask
 from sim.scenario import Scenario
@@ -216,7 +216,7 @@ def write_comparison(comparison: Comparison, out: str | Path, *, with_charts: bo
         out: destination folder (replaced if it exists).
         with_charts: also render the chart.
     """
-    from sim.report.files import atomic_dir
+    from sim.report.io import atomic_dir
 
     table = comparison.table()
 

@@ -35,7 +35,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 import sim.model.placement.optimiser  # noqa: F401  (registers the optimising policies)
-from sim.experiments.replicate import replication_seeds
+from sim.seeds import replication_seeds
 from sim.model.world import ModelInputError, run_world
 from sim.report.style import apply_style, policy_color
 from sim.results.replication import replication_result

@@ -12,17 +12,11 @@ from collections.abc import Callable
 import numpy as np
 
 from sim.model.world import run_world
+from sim.seeds import replication_seeds
 from sim.results.replication import Results, replication_result
 from sim.scenario import Scenario
 
 __all__ = ["replication_seeds", "simulate"]
-
-
-def replication_seeds(seed: int, replications: int) -> list[np.random.SeedSequence]:
-    """The SeedSequences of ``replications`` independent replications of root ``seed``."""
-    if replications < 1:
-        raise ValueError("replications must be >= 1")
-    return np.random.SeedSequence(seed).spawn(replications)
 
 
 def simulate(

@@ -31,7 +31,7 @@ from pydantic import ValidationError
 
 from sim import scenario as scn
 from sim.experiments.executors import Executor
-from sim.experiments.replicate import replication_seeds
+from sim.seeds import replication_seeds
 from sim.experiments.runs import RunOutcome, RunStore, RunTask, model_version
 from sim.scenario import Scenario, ScenarioError
 from sim.scenario.sweep import SensitivitySpec, SweepSpec, design_points, sweep_keys

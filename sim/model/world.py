@@ -15,7 +15,6 @@ surplus copies are dropped; every byte is metered, so written = stored + deleted
 from __future__ import annotations
 
 import dataclasses
-import zlib
 from collections.abc import Generator
 from dataclasses import dataclass
 
@@ -24,6 +23,7 @@ import simpy
 from numpy.typing import NDArray
 from scipy.signal import lfilter
 
+from sim.seeds import component_rng
 from sim.meters import Meters
 from sim.model.placement import policy as policies
 from sim.model.datacenter import DataCenter
@@ -47,16 +47,6 @@ class ModelInputError(ValueError):
         self.field = field
         self.problem = problem
         super().__init__(f"{field}: {problem}")
-
-
-def component_rng(seed_seq: np.random.SeedSequence, name: str) -> np.random.Generator:
-    """The generator of one named component, spawned from the run's SeedSequence.
-
-    Keyed by name (not by creation order), so two policies run on the same seed see the same
-    demand (common random numbers).
-    """
-    child = np.random.SeedSequence(seed_seq.entropy, spawn_key=(*seed_seq.spawn_key, zlib.crc32(name.encode())))
-    return np.random.default_rng(child)
 
 
 @dataclass

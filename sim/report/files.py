@@ -23,10 +23,7 @@ Layout of a results folder (see results/README.md):
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -34,37 +31,12 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from sim.report import charts, report_charts
+from sim.report.io import atomic_dir
 from sim.results.replication import Results
 
 __all__ = ["write_results", "atomic_dir", "result_charts", "milestones", "write_gateway_requests", "read_gateway_requests"]
 
 _PNG_META = {"Software": None}
-
-
-def atomic_dir(out: Path, fill: Callable[[Path], None]) -> Path:
-    """Create ``out`` by filling a temporary sibling folder and renaming it into place.
-
-    An existing ``out`` is replaced only after the new one is complete.
-    """
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o777 & ~umask)
-    try:
-        fill(tmp)
-        if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-            os.replace(out, old / "x")
-            os.replace(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out
 
 
 _MS_COLUMNS = {"arrival_s": "arrival_ms", "wait_s": "wait_ms", "service_s": "service_ms"}
@@ -73,7 +45,8 @@ _MB_COLUMNS = {"size_gb": "size_mb", "crossed_gb": "crossed_mb"}
 
 def write_gateway_requests(requests: pd.DataFrame, path: Path) -> None:
     """Write the per-request gateway table compactly: sorted by arrival, times as integer ms and
-    volumes as integer MB with delta encoding, labels dictionary-encoded (7 M requests ~ 50 MB)."""
+    volumes as integer MB with delta encoding, labels dictionary-encoded (7 M requests ~ 50 MB).
+    """
     import numpy as np
     import pyarrow as pa
     import pyarrow.parquet as pq

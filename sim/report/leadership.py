@@ -48,7 +48,8 @@ from sim import __version__ as _sim_version
 from sim import reference
 from sim.report import charts, maps, report_charts
 from sim.report.charts import _eur, _num
-from sim.report.files import atomic_dir, milestones, read_gateway_requests
+from sim.report.files import milestones, read_gateway_requests
+from sim.report.io import atomic_dir
 
 __all__ = [
     "RunFolder",
