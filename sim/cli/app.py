@@ -17,30 +17,13 @@ from typing import NoReturn
 from pathlib import Path
 
 from sim.cli.common import InputError, add_overrides, check_out_dir, format_value
+from sim.results.kpis import RUN_TABLE_KPIS
 from sim.scenario import Scenario, ScenarioError, load_scenario
 
 __all__ = ["main", "InputError"]
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT = 0, 1, 2
 
-#: KPIs shown at the end of a run, in this order (per-site KPIs follow).
-_HEADLINE = (
-    "cost_eur_per_year",
-    "energy_mwh_per_year",
-    "co2_t_per_year",
-    "stored_pb_total",
-    "stored_pb_outside_eea",
-    "eea_residency_share",
-    "transfer_tb_out_of_eea_per_year",
-    "user_rtt_ms_p50",
-    "user_rtt_ms_p95",
-    "transfer_tb_blocked_per_year",
-    "unavailable_request_share",
-    "residency_violation_tb",
-    "failover_rtt_ms_p95",
-    "residency_99_date",
-    "migrated_tb",
-)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -96,7 +79,7 @@ def _out_dir(out: Path | None, scenario: Scenario) -> Path:
 
 def _print_kpis(results: object) -> None:
     summary = results.summary()["kpis"]  # type: ignore[attr-defined]
-    order = [n for n in _HEADLINE if n in summary] + [n for n in summary if "." in n]
+    order = [n for n in RUN_TABLE_KPIS if n in summary] + [n for n in summary if "." in n]
     width = max(len(n) for n in order)
     print(f"{'KPI':<{width}}  {'mean':>14}  {'95 % interval':>29}  unit")
 

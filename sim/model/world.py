@@ -29,7 +29,8 @@ from sim.model.placement import policy as policies
 from sim.model.datacenter import DataCenter
 from sim.model.gateway import GatewayRun, simulate_gateway
 from sim.model.migration import MigrationBacklog
-from sim.model.network import FlowLog, fibre_min_matrix_ms, rtt_matrix_ms
+from sim.meters import FlowLog
+from sim.model.network import fibre_min_matrix_ms, rtt_matrix_ms
 from sim.model.traffic import Demand, TimeGrid, draw_demand, time_grid
 from sim.scenario import Scenario
 

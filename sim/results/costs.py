@@ -17,7 +17,8 @@ Programme-wide (site "programme"):
                   inspection nodes x cost per node (when a gateway runs)
 Carbon = facility energy x grid intensity of the site.
 
-"Annualised" = metered over the horizon x (365.25 days / horizon).
+"Annualised" = metered over the horizon x (YEAR_S / horizon), YEAR_S = 365.25 days
+(:mod:`sim.reference.units`).
 """
 
 from __future__ import annotations
@@ -29,12 +30,12 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from sim.meters import Meters
-from sim.model.datacenter import it_power_kw, provisioned_servers
+from sim.results.power import it_power_kw, provisioned_servers
+from sim.reference.units import YEAR_S
 from sim.scenario import Scenario
 
 __all__ = ["SiteLoad", "site_load", "cost_table", "cost_by_year", "YEAR_S", "annualise", "gateway_active", "co2_t_per_year"]
 
-YEAR_S = 365.25 * 86400.0
 
 _INTER_SITE_KINDS = ("replication", "migration")
 _EGRESS_KINDS = ("read", "export")

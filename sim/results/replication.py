@@ -15,8 +15,9 @@ import pandas as pd
 from scipy import stats
 
 from sim.results import costs
-from sim.meters import Meters, latency_table, placement_table, transfers_table, weighted_quantile
-from sim.model.network import endpoint_in_eea
+from sim.meters import Meters
+from sim.results.tables import latency_table, placement_table, transfers_table, weighted_quantile
+from sim.scenario.places import endpoint_in_eea
 from sim.scenario import Scenario
 
 __all__ = ["KPI", "ReplicationResult", "Results", "replication_result", "residency_table", "t_interval"]
@@ -113,6 +114,7 @@ def replication_result(m: Meters, scenario: Scenario) -> ReplicationResult:
         "transfer_tb_blocked_per_year": KPI(blocked, "TB/yr"),
         "user_rtt_ms_p50": KPI(weighted_quantile(rtt, weights, 0.50), "ms"),
         "user_rtt_ms_p95": KPI(weighted_quantile(rtt, weights, 0.95), "ms"),
+        "user_rtt_ms_mean": KPI(float((weights * rtt).sum() / weights.sum()) if weights.sum() > 0 else math.nan, "ms"),
         "requests_per_year": KPI(float(costs.annualise(m.requests.sum(), horizon)), "requests/yr"),
         "mau_end": KPI(float(m.mau[-1].sum()), "users"),
     }

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from sim import simulate
-from sim.meters import conservation_gap_gb
+from sim.results.tables import conservation_gap_gb
 from sim.model.migration import MigrationBacklog
 from sim.model.world import World
 from sim.results.replication import replication_result

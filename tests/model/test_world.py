@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.meters import conservation_gap_gb
+from sim.results.tables import conservation_gap_gb
 from sim.model.world import run_world
 from sim.results.replication import replication_result
 

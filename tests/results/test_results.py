@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sim.meters import weighted_quantile
+from sim.results.tables import weighted_quantile
 from sim.results.replication import t_interval
 
 
