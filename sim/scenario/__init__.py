@@ -1,10 +1,12 @@
 """INPUT: scenario files in, a validated, fully resolved :class:`Scenario` out (pure data).
 
-Modules: :mod:`~sim.scenario.schema` (the pydantic models and loading), :mod:`~sim.scenario.gateway`
+Modules: :mod:`~sim.scenario.schema` (the pydantic models), :mod:`~sim.scenario.load` (TOML, ``extends``, ``--set``,
+:class:`ScenarioError`), :mod:`~sim.scenario.gateway`
 (the security gateway's configuration), :mod:`~sim.scenario.sweep` (the ``[sweep]`` table) and
 :mod:`~sim.scenario.vocab` (names of policies). This layer imports only :mod:`sim.reference`.
 """
 
+from sim.scenario.load import ScenarioError, load_scenario, parse_override, read_scenario_data, scenario_from_dict
 from sim.scenario.schema import (
     ComputeSpec,
     CostSpec,
@@ -13,14 +15,9 @@ from sim.scenario.schema import (
     PolicySpec,
     PopulationSpec,
     Scenario,
-    ScenarioError,
     Site,
     StorageSpec,
     TimeSpec,
-    load_scenario,
-    parse_override,
-    read_scenario_data,
-    scenario_from_dict,
 )
 
 __all__ = [

@@ -57,6 +57,7 @@ from numpy.typing import NDArray
 from scipy.optimize import linprog
 
 from sim.model.placement.policy import InfeasiblePlacement, NoSiteAvailable, Placement, PlacementContext, register_policy
+from sim.reference.units import YEAR_H
 
 __all__ = [
     "InfeasiblePlacement",
@@ -76,7 +77,6 @@ __all__ = [
 OBJECTIVES: tuple[str, ...] = ("cost", "carbon", "latency")
 #: Share of a country's requests that may exceed its p95 round-trip bound.
 RTT_TAIL_SHARE = 0.05
-HOURS_PER_YEAR = 8766.0  # 365.25 days, as the cost model annualises
 _TIE_BREAK = 1e-5
 _GB_PER_PB = 1e6
 _TOL = 1e-6
@@ -92,7 +92,8 @@ _HIGHS = {"presolve": False}
 @dataclass(frozen=True)
 class _Model:
     """Coefficients and index maps of one context's LP (x = store flattened (c, k, s), then y =
-    serve flattened (c, s))."""
+    serve flattened (c, s)).
+    """
 
     C: int
     K: int
@@ -165,8 +166,8 @@ def _unit_coefficients(ctx: PlacementContext) -> dict[str, tuple[NDArray[np.floa
     price = np.asarray(ctx.site_energy_eur_per_it_kwh, float)
     gco2 = np.asarray(ctx.site_gco2_per_it_kwh, float)
     storage_kw_per_gb = ctx.storage_w_per_gb / 1000.0
-    compute_kwh_per_mw = ctx.it_load_factor * HOURS_PER_YEAR * 1000.0
-    storage_kwh_per_gb = storage_kw_per_gb * HOURS_PER_YEAR
+    compute_kwh_per_mw = ctx.it_load_factor * YEAR_H * 1000.0
+    storage_kwh_per_gb = storage_kw_per_gb * YEAR_H
     colo_per_kw_year = ctx.colocation_eur_per_kw_month * 12.0
     S = len(ctx.sites)
     return {
@@ -383,7 +384,8 @@ def _binding_reasons(
     ctx: PlacementContext, model: _Model, res: object, lhs: NDArray[np.float64], slack: NDArray[np.float64]
 ) -> list[str]:
     """Capacity rows that hold exactly but whose shadow price in the elastic problem is nonzero:
-    relaxing them would reduce the violation elsewhere, so they are part of the cause."""
+    relaxing them would reduce the violation elsewhere, so they are part of the cause.
+    """
     duals = np.abs(np.asarray(res.ineqlin.marginals, float))  # type: ignore[attr-defined]
     fam = {f: (a, b) for f, a, b in model.families}
     out: list[str] = []
