@@ -23,7 +23,13 @@ import time
 
 import numpy as np
 
-from sim.model.gateway import engine as gw
+from sim.model import gateway as gw
+from sim.model.gateway.calendar import week_offset_s
+from sim.model.gateway.engines import run_fast, run_simpy
+from sim.model.gateway.routing import plan
+from sim.model.gateway.run import queue_inputs
+from sim.model.gateway.streams import draw_streams
+from sim.results.gateway import gateway_kpis
 
 START = dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)
 DAY = 86400.0
@@ -46,16 +52,16 @@ def scaled_config(factor: float) -> gw.GatewayConfig:
 
 def prepare(config: gw.GatewayConfig, horizon_s: float, seed: int) -> tuple:
     """Draw the streams once (shared by both methods)."""
-    streams = gw._draw_streams(config, START, horizon_s, np.random.default_rng(seed), None)
-    plan = gw._plan(streams, config, "gateway")
-    inputs = gw._queue_inputs(config, streams, plan, horizon_s, gw._week_offset_s(START))
-    return streams, plan, inputs
+    streams = draw_streams(config, START, horizon_s, np.random.default_rng(seed), None)
+    routes = plan(streams, config, "gateway")
+    inputs = queue_inputs(config, streams, routes, horizon_s, week_offset_s(START))
+    return streams, routes, inputs
 
 
 COMPILE_SNIPPET = """
 import time, datetime as dt, numpy as np
 t0 = time.perf_counter()
-from sim.model.gateway import engine as gw
+from sim.model import gateway as gw
 cfg = gw.GatewayConfig(warmup_s=0.0)
 t1 = time.perf_counter()
 gw.simulate_gateway(cfg, start_utc=dt.datetime(2024, 1, 1), horizon_s=3600.0, rng=np.random.default_rng(0))
@@ -89,13 +95,13 @@ def main() -> None:
     config = gw.GatewayConfig(warmup_s=0.0)
     per_day = 5.65e6 / 365.0  # requests per day of the default gateway, roughly
     horizon = args.requests / per_day * DAY
-    streams, plan, inputs = prepare(config, horizon, args.seed)
+    _, _, inputs = prepare(config, horizon, args.seed)
     n_rows = len(inputs.arrival)
     t0 = time.perf_counter()
-    fast = gw._run_fast(inputs)
+    fast = run_fast(inputs)
     t_fast = time.perf_counter() - t0
     t0 = time.perf_counter()
-    ref = gw._run_simpy(inputs)
+    ref = run_simpy(inputs)
     t_simpy = time.perf_counter() - t0
     simulated = int(np.count_nonzero(~np.isnan(fast.done)))
     for name in ("arrival", "wait", "service", "review_wait", "done"):
@@ -119,7 +125,7 @@ def main() -> None:
     year = gw.simulate_gateway(year_config, start_utc=START, horizon_s=365 * DAY,
                                rng=np.random.default_rng(args.seed))
     t_year = time.perf_counter() - t0
-    kpis = year.kpis()
+    kpis = gateway_kpis(year)
     print(f"one year, {len(year.arrival_s):,} requests, fast path end to end: {t_year:.2f} s "
           f"(p95 wait {kpis['gateway_wait_s_p95']:.0f} s, reviewer utilisation "
           f"{kpis['reviewer_utilisation']:.2f}{', UNSTABLE' if year.unstable else ''})")

@@ -22,8 +22,9 @@ from pathlib import Path
 
 from sim import scenario as scn
 from sim.experiments.executors import LocalExecutor
+from sim.experiments.sweep import SweepPlan, plan_sweep
+from sim.report.experiment_files import run_sweep
 from sim.scenario.sweep import SweepSpec
-from sim.experiments.sweep import SweepPlan, plan_sweep, run_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 POINTS, REPLICATIONS, REPEATS = 20, 10, 3

@@ -98,13 +98,12 @@ results = sim.simulate(scenario, replications=REPLICATIONS, seed=SEED)
 # EEA-only data classes physically stored in the EEA.
 
 # %%
-HEADLINE = [
-    "cost_eur_per_year", "energy_mwh_per_year", "co2_t_per_year", "stored_pb_total",
-    "stored_pb_outside_eea", "eea_residency_share", "transfer_tb_out_of_eea_per_year",
-    "user_rtt_ms_p50", "user_rtt_ms_p95", "gateway_wait_s_p95", "reviewer_utilisation",
-]
+# names, labels, units and which direction is better come from the one KPI catalogue, sim.kpis
+HEADLINE = [*sim.kpis.HEADLINE_KPIS, "stored_pb_outside_eea", "gateway_wait_s_p95", "reviewer_utilisation"]
 kpis = results.kpi_summary().set_index("name")
-kpis.loc[HEADLINE]
+kpis.loc[HEADLINE].assign(
+    label=[sim.kpis.label(k) for k in HEADLINE], better=[sim.kpis.better(k) for k in HEADLINE]
+)
 
 # %%
 cost = kpis.loc["cost_eur_per_year"]

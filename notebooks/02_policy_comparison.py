@@ -116,16 +116,17 @@ print(f"{len(scenarios)} policies x {REPLICATIONS} replications; baseline {basel
 # half-width of its paired 95 % interval.
 
 # %%
-SHOWN = {  # kpi -> (label, divide by)
-    "cost_eur_per_year": ("cost, EUR m/yr", 1e6),
-    "co2_t_per_year": ("CO2, kt/yr", 1e3),
-    "energy_mwh_per_year": ("energy, GWh/yr", 1e3),
-    "stored_pb_outside_eea": ("stored outside the EEA, PB", 1.0),
-    "eea_residency_share": ("EEA-only data in the EEA, %", 0.01),
-    "transfer_tb_out_of_eea_per_year": ("transfers out of the EEA, TB/yr", 1.0),
-    "user_rtt_ms_p95": ("p95 round trip, ms", 1.0),
-    "gateway_wait_s_p95": ("p95 gateway wait, min", 60.0),
+SHOWN = {  # kpi -> (display unit, divide by); labels come from the KPI catalogue (sim.kpis)
+    "cost_eur_per_year": ("EUR m/yr", 1e6),
+    "co2_t_per_year": ("kt/yr", 1e3),
+    "energy_mwh_per_year": ("GWh/yr", 1e3),
+    "stored_pb_outside_eea": ("PB", 1.0),
+    "eea_residency_share": ("%", 0.01),
+    "transfer_tb_out_of_eea_per_year": ("TB/yr", 1.0),
+    "user_rtt_ms_p95": ("ms", 1.0),
+    "gateway_wait_s_p95": ("min", 60.0),
 }
+SHOWN = {k: (f"{sim.kpis.label(k)}, {unit}", scale) for k, (unit, scale) in SHOWN.items()}
 shown = table[table["kpi"].isin(list(SHOWN))].copy()
 scale = shown["kpi"].map({k: v[1] for k, v in SHOWN.items()})
 for column in ["mean", "ci95_low", "ci95_high", "diff_mean", "diff_ci95_low", "diff_ci95_high"]:

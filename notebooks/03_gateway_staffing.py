@@ -73,7 +73,7 @@ pd.set_option("display.max_columns", 30)
 #
 # Who asks (requester regions, local working hours, the share touching restricted data), who
 # reviews (shifts, hours in UTC) and the SLA per priority class. None of these figures is
-# published: they are the documented assumptions of `sim/model/gateway_config.py`, and
+# published: they are the documented assumptions of `sim/scenario/gateway.py`, and
 # `clover.toml` can override any of them (`gateway.reviewers=20`, `gateway.shifts`, ...).
 
 # %%
@@ -115,7 +115,7 @@ run = sim.simulate_gateway(
     gateway, start_utc=scenario.start_utc, horizon_s=WEEKS * WEEK_S, rng=np.random.default_rng(SEED)
 )
 print("stable" if not run.unstable else f"UNSTABLE: {run.message}")
-pd.Series(run.kpis(), name="value").to_frame()
+pd.Series(sim.gateway_kpis(run), name="value").to_frame()
 
 # %% [markdown]
 # ## 2. Waits against the SLA, per priority class
@@ -128,7 +128,7 @@ pd.Series(run.kpis(), name="value").to_frame()
 # axis is linear below one minute and logarithmic above), with each class's SLA dashed.
 
 # %%
-requests = run.to_frame()
+requests = sim.gateway_requests_frame(run)
 access = requests[(requests["kind"] == "access") & (requests["arrival_s"] >= run.warmup_s)]
 sla_s = dict(zip(run.class_names, run.sla_s_by_class))
 summary = []
@@ -169,7 +169,7 @@ plt.show()
 # regions' working hours set the load (EEA mornings, US afternoons and evenings in UTC).
 
 # %%
-charts.reviewer_utilisation_chart(run.utilisation_by_hour())
+charts.reviewer_utilisation_chart(sim.reviewer_utilisation_by_hour(run))
 
 # %% [markdown]
 # ## 4. Reviewers per shift for a p95 target
@@ -256,7 +256,7 @@ replications = []
 for seed in range(TEXTBOOK_SEEDS):
     r = sim.simulate_gateway(textbook, start_utc=scenario.start_utc, horizon_s=TEXTBOOK_WEEKS * WEEK_S,
                              rng=np.random.default_rng(1000 + seed))
-    frame = r.to_frame()
+    frame = sim.gateway_requests_frame(r)
     counted = frame[frame["arrival_s"] >= r.warmup_s]
     replications.append({"mean_wait_s": counted["wait_s"].mean(), "waited_share": (counted["wait_s"] > 0).mean(),
                          "requests": len(counted)})

@@ -34,14 +34,17 @@ from sim.scenario import Scenario, ScenarioError, load_scenario
 if TYPE_CHECKING:
     from sim.experiments.compare import Comparison, compare
     from sim.experiments.executors import make_executor
-    from sim.experiments.replicate import simulate
-    from sim.model.gateway import simulate_gateway, staff_for_target
     from sim.experiments.pareto import pareto_front
-    from sim.theory.queueing import erlang_c, erlang_c_min_servers, mmc_mean_wait, mmc_wait_quantile
+    from sim.experiments.replicate import run_replication, simulate
+    from sim.experiments.sweep import load_sweep
+    from sim.model.gateway import simulate_gateway, staff_for_target
+    from sim.report.experiment_files import run_sweep
     from sim.report.files import milestones, write_results
     from sim.report.leadership import make_report
+    from sim.results import kpis
+    from sim.results.gateway import gateway_kpis, gateway_requests_frame, reviewer_utilisation_by_hour
     from sim.results.replication import Results
-    from sim.experiments.sweep import load_sweep, run_sweep
+    from sim.theory.queueing import erlang_c, erlang_c_min_servers, mmc_mean_wait, mmc_wait_quantile
 
 __all__ = [
     "Comparison",
@@ -65,17 +68,23 @@ __all__ = [
     "mmc_mean_wait",
     "mmc_wait_quantile",
     "erlang_c_min_servers",
+    "gateway_kpis",
+    "run_replication",
+    "gateway_requests_frame",
+    "reviewer_utilisation_by_hour",
+    "kpis",
 ]
 
 __version__ = "0.1.0"
 
 _LAZY = {
     "simulate": "sim.experiments.replicate",
+    "run_replication": "sim.experiments.replicate",
     "Results": "sim.results.replication",
     "compare": "sim.experiments.compare",
     "Comparison": "sim.experiments.compare",
     "load_sweep": "sim.experiments.sweep",
-    "run_sweep": "sim.experiments.sweep",
+    "run_sweep": "sim.report.experiment_files",
     "make_executor": "sim.experiments.executors",
     "simulate_gateway": "sim.model.gateway",
     "staff_for_target": "sim.model.gateway",
@@ -87,10 +96,19 @@ _LAZY = {
     "mmc_mean_wait": "sim.theory.queueing",
     "mmc_wait_quantile": "sim.theory.queueing",
     "erlang_c_min_servers": "sim.theory.queueing",
+    "gateway_kpis": "sim.results.gateway",
+    "gateway_requests_frame": "sim.results.gateway",
+    "reviewer_utilisation_by_hour": "sim.results.gateway",
 }
 
 
+#: Modules of the public API, loaded on first use (``sim.kpis`` is the KPI catalogue).
+_LAZY_MODULES = {"kpis": "sim.results.kpis"}
+
+
 def __getattr__(name: str) -> Any:
+    if name in _LAZY_MODULES:
+        return importlib.import_module(_LAZY_MODULES[name])
     if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'sim' has no attribute {name!r}")

@@ -13,8 +13,8 @@ import sys
 import time
 import traceback
 from collections.abc import Sequence
-from typing import NoReturn
 from pathlib import Path
+from typing import NoReturn
 
 from sim.cli.common import InputError, add_overrides, check_out_dir, format_value
 from sim.results.kpis import RUN_TABLE_KPIS

@@ -6,9 +6,10 @@ Kept free of heavy imports so that building the argument parser stays fast.
 from __future__ import annotations
 
 import argparse
-import math
 from collections.abc import Iterable
 from pathlib import Path
+
+from sim.report.format import format_value  # the one set of number formatters (standard library only)
 
 __all__ = ["InputError", "check_out_dir", "add_overrides", "format_value"]
 
@@ -66,17 +67,3 @@ def add_overrides(sp: argparse.ArgumentParser, *, every_run: bool = False) -> No
         help=f"override a dotted scenario key{where}, e.g. --set population.mau=180000000 (repeatable)",
     )
     sp.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
-
-
-def format_value(value: float) -> str:
-    """A KPI value for a terminal table: 1.202 bn, 301.96 M, 664,183, 26.98, 0.00165; NaN as '-'."""
-    if math.isnan(value):
-        return "-"
-    a = abs(value)
-    if a >= 1e9:
-        return f"{value / 1e9:,.3f} bn"
-    if a >= 1e6:
-        return f"{value / 1e6:,.2f} M"
-    if a >= 1e4:
-        return f"{value:,.0f}"
-    return f"{value:,.3g}" if a < 1 else f"{value:,.2f}"

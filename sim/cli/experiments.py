@@ -26,8 +26,9 @@ EXIT_OK, EXIT_FAILED_RUNS = 0, 1
 
 
 class Progress:
-    """Runs done out of a total: a tqdm bar on a terminal, else a log line every ~5 % (at most
-    one a second), at least every 10 s, and at the end.
+    """Runs done out of a total: a tqdm bar on a terminal, else log lines.
+
+    A log line comes every ~5 % (at most one a second), at least every 10 s, and at the end.
 
     Args:
         total: runs to execute.
@@ -169,7 +170,8 @@ def _print_comparison(table: Any) -> None:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     """``clover-sim compare A.toml B.toml ...``: paired comparison on common random numbers."""
-    from sim.experiments.compare import ComparisonError, compare, default_out, write_comparison
+    from sim.experiments.compare import ComparisonError, compare, default_out
+    from sim.report.experiment_files import write_comparison
     from sim.scenario import load_scenario
 
     _check_counts(args)
@@ -205,7 +207,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     """``clover-sim sweep FILE``: run (or resume) the file's sweep and write its table."""
-    from sim.experiments.sweep import load_sweep, run_sweep
+    from sim.experiments.sweep import load_sweep
+    from sim.report.experiment_files import run_sweep
 
     _check_counts(args)
     plan = load_sweep(

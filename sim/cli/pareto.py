@@ -13,8 +13,8 @@ from sim.scenario import ScenarioError, load_scenario
 
 __all__ = ["register_cli", "cmd_pareto"]
 
+#: Kept equal to :data:`sim.experiments.pareto.DEFAULT_HORIZON_DAYS` (not imported: it loads the optimiser).
 DEFAULT_HORIZON_DAYS = 28.0
-
 
 
 def register_cli(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:  # type: ignore[type-arg]
@@ -45,10 +45,10 @@ def cmd_pareto(args: argparse.Namespace) -> int:
         ScenarioError: bad scenario, or no feasible optimised placement for it.
         sim.cli.app.InputError: bad ``--points``, ``--seed`` or ``--out``.
     """
+    from sim.experiments.pareto import pareto_front
     from sim.model.placement.policy import InfeasiblePlacement
     from sim.model.world import ModelInputError
-    from sim.experiments.pareto import pareto_chart, pareto_front
-    from sim.report.io import atomic_dir
+    from sim.report.experiment_files import write_pareto
 
     if args.points < 1 or args.points > 231:
         raise InputError(f"--points: must be between 1 and 231 (got {args.points})")
@@ -65,12 +65,7 @@ def cmd_pareto(args: argparse.Namespace) -> int:
         raise ScenarioError(str(args.scenario), "policy", str(exc)) from None
     except ModelInputError as exc:
         raise ScenarioError(str(args.scenario), exc.field, exc.problem) from None
-
-    def fill(tmp: Path) -> None:
-        df.to_csv(tmp / "pareto.csv", index=False)
-        pareto_chart(df).savefig(tmp / "pareto.png", dpi=110, metadata={"Software": None})
-
-    atomic_dir(out, fill)
+    write_pareto(df, out)
     elapsed = time.perf_counter() - started
     print(f"scenario {sc.name}: {len(df)} placements, {int(df['on_front'].sum())} on the front, {elapsed:.1f} s -> {out}")
     for note in df.attrs.get("notes", []):

@@ -48,7 +48,6 @@ def cmd_report(args: argparse.Namespace) -> int:
     Raises:
         sim.cli.app.InputError: no folder given, a folder without summary.json, or a bad --out.
     """
-
     if not args.results:
         raise InputError("report: give one or more result folders (written by 'clover-sim run')")
     check_out_dir(args.out, marker="report.html", protect=list(args.results))

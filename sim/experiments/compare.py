@@ -9,40 +9,35 @@ scenarios cancels and the interval is narrower than with independent seeds.
 Tidy table (``compare.csv``): scenario, kpi, mean, ci95_low, ci95_high, diff_mean,
 diff_ci95_low, diff_ci95_high, unit; differences are in the KPI's unit, zero for the first
 scenario and empty for a KPI the first scenario does not have (e.g. a site it does not use).
+Writing it and drawing it is the report layer's: :func:`sim.report.experiment_files.write_comparison`.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 
 from sim.experiments.executors import Executor, SerialExecutor
-from sim.seeds import replication_seeds
-from sim.results.replication import t_interval
 from sim.experiments.runs import RunOutcome, RunTask
+from sim.results.replication import t_interval
 from sim.scenario import Scenario
+from sim.seeds import replication_seeds
 
 __all__ = [
+    "COLUMNS",
     "Comparison",
     "ComparisonError",
-    "CHART_KPIS",
     "compare",
-    "comparison_chart",
     "default_out",
     "scenario_labels",
-    "write_comparison",
 ]
 
-#: KPIs drawn in the comparison chart (those present).
-CHART_KPIS = ("cost_eur_per_year", "co2_t_per_year", "stored_pb_outside_eea", "user_rtt_ms_p95")
-
+#: Columns of the tidy table (``compare.csv``), in order.
 COLUMNS = ["scenario", "kpi", "mean", "ci95_low", "ci95_high", "diff_mean", "diff_ci95_low", "diff_ci95_high", "unit"]
 
 
@@ -102,6 +97,18 @@ class Comparison:
                     dm = dlo = dhi = float("nan")
                 rows.append((label, kpi, mean, lo, hi, dm, dlo, dhi, units[kpi]))
         return pd.DataFrame(rows, columns=COLUMNS)
+
+    def metadata(self) -> dict[str, Any]:
+        """What was compared, as JSON data: labels, seed, replications, seeds shared, resolved scenarios."""
+        return {
+            "scenarios": self.labels,
+            "seed": self.seed,
+            "replications": self.replications,
+            "common_random_numbers": self.common_random_numbers,
+            "resolved_scenarios": {
+                lb: sc.model_dump(mode="json") for lb, sc in zip(self.labels, self.scenarios, strict=True)
+            },
+        }
 
 
 def _tasks(scenarios: Sequence[Scenario], seed: int, replications: int, crn: bool) -> list[list[RunTask]]:
@@ -169,71 +176,3 @@ def compare(
 def default_out(scenarios: Sequence[Scenario]) -> Path:
     """``results/compare-<name1>-<name2>...``."""
     return Path("results") / ("compare-" + "-".join(scenario_labels(scenarios)))
-
-
-def comparison_chart(table: pd.DataFrame, kpis: Sequence[str] = CHART_KPIS) -> Figure:
-    """Means with 95 % error bars (top row) and paired differences against the baseline (bottom).
-
-    Args:
-        table: the tidy table of :meth:`Comparison.table`.
-        kpis: KPIs to draw (those missing from the table are skipped).
-
-    Raises:
-        ValueError: if none of ``kpis`` is in the table.
-    """
-    shown = [k for k in kpis if k in set(table["kpi"])]
-    if not shown:
-        raise ValueError(f"none of the KPIs {list(kpis)} is in the comparison table")
-    labels = list(dict.fromkeys(table["scenario"]))
-    fig = Figure(figsize=(3.2 * len(shown), 5.6), layout="constrained")
-    FigureCanvasAgg(fig)
-    axes = fig.subplots(2, len(shown), squeeze=False)
-    colors = ["#999999", "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9"]
-    for i, kpi in enumerate(shown):
-        part = table[table["kpi"] == kpi].set_index("scenario").reindex(labels)
-        x = np.arange(len(labels))
-        col = [colors[j % len(colors)] for j in range(len(labels))]
-        err = np.vstack([part["mean"] - part["ci95_low"], part["ci95_high"] - part["mean"]])
-        axes[0, i].bar(x, part["mean"], yerr=err, color=col, capsize=4)
-        axes[0, i].set_title(f"{kpi}\n[{part['unit'].dropna().iloc[0]}]", fontsize=8)
-        derr = np.vstack([part["diff_mean"] - part["diff_ci95_low"], part["diff_ci95_high"] - part["diff_mean"]])
-        axes[1, i].bar(x[1:], part["diff_mean"].iloc[1:], yerr=derr[:, 1:], color=col[1:], capsize=4)
-        axes[1, i].axhline(0.0, color="black", lw=0.8)
-        axes[1, i].set_title(f"difference vs {labels[0]}", fontsize=8)
-        for ax in axes[:, i]:
-            ax.set_xticks(x, labels, rotation=30, ha="right", fontsize=7)
-            ax.tick_params(axis="y", labelsize=7)
-            ax.grid(axis="y", alpha=0.3)
-    fig.suptitle("Scenario comparison: mean and paired difference, 95 % intervals (common random numbers)", fontsize=9)
-    return fig
-
-
-def write_comparison(comparison: Comparison, out: str | Path, *, with_charts: bool = True) -> Path:
-    """Write ``compare.csv``, ``replications.csv``, ``compare.json`` and ``compare.png`` atomically.
-
-    Args:
-        comparison: the comparison.
-        out: destination folder (replaced if it exists).
-        with_charts: also render the chart.
-    """
-    from sim.report.io import atomic_dir
-
-    table = comparison.table()
-
-    def fill(tmp: Path) -> None:
-        table.to_csv(tmp / "compare.csv", index=False)
-        comparison.values.to_csv(tmp / "replications.csv", index=False)
-        meta = {
-            "scenarios": comparison.labels,
-            "seed": comparison.seed,
-            "replications": comparison.replications,
-            "common_random_numbers": comparison.common_random_numbers,
-            "resolved_scenarios": {
-                lb: sc.model_dump(mode="json") for lb, sc in zip(comparison.labels, comparison.scenarios, strict=True)
-            },
-        }
-        (tmp / "compare.json").write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
-        if with_charts:
-            comparison_chart(table).savefig(tmp / "compare.png", dpi=110, metadata={"Software": None})
-
-    return atomic_dir(Path(out), fill)

@@ -102,8 +102,7 @@ class SerialExecutor:
 def _init_local_worker() -> None:
     """Worker start-up: leave Ctrl-C to the driver, import the model once."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    import sim.model.world  # noqa: F401 - warm import, paid once per worker
-    import sim.results.replication  # noqa: F401
+    import sim.experiments.replicate  # noqa: F401 - warm import of the model, paid once per worker
 
 
 @dataclass

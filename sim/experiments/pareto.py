@@ -17,9 +17,10 @@ the scenario's start (:data:`DEFAULT_HORIZON_DAYS`: four whole weeks of the week
 demand profile; costs are annualised from it as in every run; ``--days 365`` runs whole years).
 ``on_front`` marks the rows no other row dominates (no worse on all three KPIs and better on one).
 
-:func:`pareto_front` is pure (DataFrame out); :func:`pareto_chart` turns it into a Figure;
-:func:`register_cli` / :func:`cmd_pareto` are the ``clover-sim pareto`` command, which writes
-``pareto.csv`` and ``pareto.png`` atomically.
+:func:`pareto_front` is pure (DataFrame out); the report layer draws it
+(:func:`sim.report.charts.experiments.pareto_chart`) and writes it
+(:func:`sim.report.experiment_files.write_pareto`: ``pareto.csv`` and ``pareto.png``, atomically),
+for the ``clover-sim pareto`` command (:mod:`sim.cli.pareto`).
 """
 
 from __future__ import annotations
@@ -29,17 +30,13 @@ import math
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.colors import Normalize
-from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
 
 import sim.model.placement.optimiser  # noqa: F401  (registers the optimising policies)
-from sim.seeds import replication_seeds
-from sim.model.world import ModelInputError, run_world
-from sim.report.style import apply_style, policy_color
-from sim.results.replication import replication_result
+from sim.experiments.replicate import run_replication
+from sim.model.world import ModelInputError
+from sim.results.kpis import PARETO_KPIS
 from sim.scenario import Scenario
+from sim.seeds import replication_seeds
 
 __all__ = [
     "COLUMNS",
@@ -49,25 +46,14 @@ __all__ = [
     "evaluate",
     "mark_front",
     "pareto_front",
-    "pareto_chart",
 ]
 
-#: Columns of ``pareto.csv``, in order.
-COLUMNS = (
-    "policy",
-    "w_cost",
-    "w_carbon",
-    "w_latency",
-    "cost_eur_per_year",
-    "co2_t_per_year",
-    "user_rtt_ms_mean",
-    "on_front",
-)
+#: Columns of ``pareto.csv``, in order: the policy, its weights, the catalogue's PARETO_KPIS, on_front.
+COLUMNS = ("policy", "w_cost", "w_carbon", "w_latency", *PARETO_KPIS, "on_front")
 #: Horizon of every run of a sweep unless told otherwise, days.
 DEFAULT_HORIZON_DAYS = 28.0
 #: The named policies evaluated next to the sweep.
 REFERENCE_POLICIES = ("clover", "pre_clover", "nearest_eea")
-_KPIS = ("cost_eur_per_year", "co2_t_per_year", "user_rtt_ms_mean")
 
 
 def weight_grid(points: int) -> list[dict[str, float]]:
@@ -104,29 +90,22 @@ def _with_policy(scenario: Scenario, placement: str, weights: dict[str, float] |
 
 
 def evaluate(scenario: Scenario, seed: int | None = None) -> dict[str, float]:
-    """Run one replication of ``scenario`` and return the three sweep KPIs.
+    """Run one replication of ``scenario`` and return the sweep's KPIs.
 
     Args:
         scenario: the scenario with the placement policy to evaluate.
         seed: root seed (default: the scenario's), the same for every point of a sweep.
 
     Returns:
-        ``cost_eur_per_year``, ``co2_t_per_year`` and ``user_rtt_ms_mean``.
+        The catalogue's PARETO_KPIS: ``cost_eur_per_year``, ``co2_t_per_year`` and
+        ``user_rtt_ms_mean``, as the replication's results compute them.
     """
     root = scenario.seed if seed is None else seed
-    meters = run_world(scenario, replication_seeds(root, 1)[0])
-    kpis = replication_result(meters, scenario).kpis
-    served = meters.served_requests
-    total = float(served.sum())
-    rtt = float((served * meters.rtt_ms).sum() / total) if total > 0 else math.nan
-    return {
-        "cost_eur_per_year": kpis["cost_eur_per_year"].value,
-        "co2_t_per_year": kpis["co2_t_per_year"].value,
-        "user_rtt_ms_mean": rtt,
-    }
+    kpis = run_replication(scenario, replication_seeds(root, 1)[0]).kpis
+    return {name: float(kpis[name].value) for name in PARETO_KPIS}
 
 
-def mark_front(df: pd.DataFrame, columns: tuple[str, ...] = _KPIS, rel_tol: float = 1e-9) -> NDArray[np.bool_]:
+def mark_front(df: pd.DataFrame, columns: tuple[str, ...] = PARETO_KPIS, rel_tol: float = 1e-9) -> NDArray[np.bool_]:
     """True for rows that no other row dominates (all ``columns`` minimised).
 
     A row is dominated when another row is <= on every column and < on at least one, where
@@ -207,58 +186,3 @@ def pareto_front(
     df["on_front"] = mark_front(df)
     df.attrs["notes"] = notes
     return df
-
-
-def _xy(df: pd.DataFrame) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Chart coordinates: mean RTT (ms), cost (EUR m/yr)."""
-    return df["user_rtt_ms_mean"].to_numpy(float), df["cost_eur_per_year"].to_numpy(float) / 1e6
-
-
-def pareto_chart(df: pd.DataFrame, *, title: str | None = None) -> Figure:
-    """Cost against mean round trip, coloured by CO2; reference policies marked and labelled.
-
-    Args:
-        df: a :func:`pareto_front` table (columns :data:`COLUMNS`).
-        title: chart title; default states how many points are on the front.
-
-    Returns:
-        A Figure on an Agg canvas (nothing shown or written).
-    """
-    missing = [c for c in COLUMNS if c not in df.columns]
-    if missing or df.empty:
-        raise ValueError(f"pareto table needs rows with columns {list(COLUMNS)} (missing {missing})")
-    fig = Figure(figsize=(8.5, 5.5), layout="constrained")
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot()
-    co2 = df["co2_t_per_year"].to_numpy(float)
-    lo, hi = float(np.nanmin(co2)), float(np.nanmax(co2))
-    norm = Normalize(vmin=lo, vmax=hi if hi > lo else lo + 1.0)
-    cmap = "viridis"
-    sweep = df[df["policy"] == "weighted"]
-    front = sweep[sweep["on_front"]]
-    rest = sweep[~sweep["on_front"]]
-    ax.scatter(*_xy(rest), c=rest["co2_t_per_year"], cmap=cmap, norm=norm, s=36, alpha=0.45, linewidths=0, zorder=4)
-    mappable = ax.scatter(
-        *_xy(front), c=front["co2_t_per_year"], cmap=cmap, norm=norm, s=50, edgecolors="black", linewidths=1.0, zorder=4
-    )
-    handles = [
-        Line2D([], [], marker="o", ls="", color="grey", markeredgecolor="black", label="weighted optimum, on the front"),
-        Line2D([], [], marker="o", ls="", color="grey", alpha=0.45, label="weighted optimum, dominated"),
-    ]
-    for row in df[df["policy"] != "weighted"].itertuples(index=False):
-        colour = policy_color(row.policy)
-        ax.scatter([row.user_rtt_ms_mean], [row.cost_eur_per_year / 1e6], c=[row.co2_t_per_year], cmap=cmap, norm=norm,
-                   s=220, marker="D", edgecolors=colour, linewidths=2.5, zorder=3)
-        ax.annotate(row.policy, (row.user_rtt_ms_mean, row.cost_eur_per_year / 1e6), xytext=(8, 6),
-                    textcoords="offset points", color=colour, fontsize=9, fontweight="bold")
-        handles.append(
-            Line2D([], [], marker="D", ls="", color="white", markeredgecolor=colour, markeredgewidth=2, label=row.policy)
-        )
-    fig.colorbar(mappable, ax=ax, label="CO2, t per year")
-    ax.set_xlabel("mean user round trip, ms")
-    ax.set_ylabel("cost, EUR m per year")
-    n_front = int(df["on_front"].sum())
-    ax.set_title(title or f"Cost against latency: {n_front} of {len(df)} placements on the Pareto front")
-    ax.legend(handles=handles, loc="best", frameon=False)
-    apply_style(ax, grid_axis="both")
-    return fig

@@ -1,8 +1,12 @@
-"""Replications and seeds.
+"""Replications: the one place a replication is run, and many of them with their seeds.
 
 All replications of a run are spawned from one ``numpy.random.SeedSequence(seed)``; inside a
 replication each component draws from its own generator keyed by its name, so the same seed gives
 the same results byte for byte, and two scenarios run on the same seed see the same demand.
+
+:func:`run_replication` (world + results) is what every experiment runs: :func:`simulate`, a run
+of a sweep or a comparison (:func:`sim.experiments.runs.execute_run`) and a point of a Pareto
+sweep (:func:`sim.experiments.pareto.evaluate`).
 """
 
 from __future__ import annotations
@@ -11,12 +15,29 @@ from collections.abc import Callable
 
 import numpy as np
 
-from sim.model.world import run_world
-from sim.seeds import replication_seeds
-from sim.results.replication import Results, replication_result
+from sim.model import world
+from sim.results.replication import ReplicationResult, Results, replication_result
 from sim.scenario import Scenario
+from sim.seeds import replication_seeds
 
-__all__ = ["replication_seeds", "simulate"]
+__all__ = ["replication_seeds", "run_replication", "simulate"]
+
+
+def run_replication(scenario: Scenario, seed_seq: np.random.SeedSequence) -> ReplicationResult:
+    """Run one replication: the discrete-event world on one seed, then its KPIs and tables.
+
+    Args:
+        scenario: the resolved scenario.
+        seed_seq: the replication's SeedSequence (see :func:`sim.seeds.replication_seeds`).
+
+    Returns:
+        The replication's KPIs, tidy tables and warnings.
+
+    Raises:
+        sim.model.world.ModelInputError: the scenario cannot run (e.g. no site available).
+    """
+    meters = world.run_world(scenario, seed_seq)
+    return replication_result(meters, scenario)
 
 
 def simulate(
@@ -41,8 +62,7 @@ def simulate(
     results = Results(scenario=scenario, seed=root)
     seeds = replication_seeds(root, replications)
     for i, seed_seq in enumerate(seeds):
-        meters = run_world(scenario, seed_seq)
-        results.replications.append(replication_result(meters, scenario))
+        results.replications.append(run_replication(scenario, seed_seq))
         if progress is not None:
             progress(i + 1, len(seeds))
     return results

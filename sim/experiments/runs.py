@@ -1,4 +1,4 @@
-"""One simulation run: its content-addressed identity, its execution, and the store of results.
+"""One simulation run: its content-addressed identity, its execution, and where results are kept.
 
 A *run* is one replication of one resolved scenario on one seed. Its id is the sha256 of the
 canonical JSON of (resolved scenario, seed entropy and spawn key, model version
@@ -7,8 +7,9 @@ the seed or the model gives a new one.
 
 :func:`execute_run` runs on a worker (a local process or a Dask worker) and never raises for a
 model error: the error is recorded in the :class:`RunOutcome`. The driver, not the worker,
-writes the result, atomically (temporary file + ``os.replace``), into ``<out>/runs/<id>.json``;
-a file there is therefore always complete, and temporary files (dot-prefixed) never count.
+hands each outcome to a :class:`RunStore`. The store is injected: this package defines only
+the protocol and :class:`MemoryRunStore` (tests, throw-away runs); the folder of run records
+that makes a sweep resumable is :class:`sim.report.run_store.DirectoryRunStore`.
 """
 
 from __future__ import annotations
@@ -17,17 +18,25 @@ import hashlib
 import json
 import os
 import socket
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
 from sim.scenario import Scenario
 
-__all__ = ["RunTask", "RunOutcome", "RunStore", "run_id", "execute_run", "execute_chunk", "model_version"]
+__all__ = [
+    "RunTask",
+    "RunOutcome",
+    "RunStore",
+    "MemoryRunStore",
+    "run_id",
+    "run_record",
+    "execute_run",
+    "execute_chunk",
+    "model_version",
+]
 
 
 def model_version() -> str:
@@ -130,13 +139,12 @@ class RunOutcome:
 
 def execute_run(task: RunTask) -> RunOutcome:
     """Run one replication on this worker; a model error becomes a failed outcome."""
-    from sim.model.world import run_world
-    from sim.results.replication import replication_result
+    from sim.experiments.replicate import run_replication  # the model loads on the worker, not with this module
 
     worker = f"{socket.gethostname()}:{os.getpid()}"
     started = time.perf_counter()
     try:
-        result = replication_result(run_world(task.scenario, task.seed_sequence()), task.scenario)
+        result = run_replication(task.scenario, task.seed_sequence())
     except Exception as exc:  # noqa: BLE001 - a failing run is data, the sweep goes on
         error = f"{type(exc).__name__}: {exc}"
         return RunOutcome(task.run_id, "failed", error, elapsed_s=time.perf_counter() - started, worker=worker)
@@ -155,53 +163,51 @@ def execute_chunk(tasks: list[RunTask]) -> list[RunOutcome]:
     return [execute_run(t) for t in tasks]
 
 
-class RunStore:
-    """Finished runs of one output folder: ``<root>/runs/<id>.json``, written atomically."""
+def run_record(outcome: RunOutcome, meta: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The stored record of a run: ``meta`` (point, parameters, seed, version ...) and the outcome."""
+    return {**(meta or {}), **asdict(outcome)}
 
-    def __init__(self, root: Path) -> None:
-        self.root = Path(root)
-        self.dir = self.root / "runs"
+
+@runtime_checkable
+class RunStore(Protocol):
+    """Where the driver keeps finished runs, so that a re-run can skip them (resume)."""
 
     def prepare(self) -> None:
-        """Create the folder and remove temporary files left by an interrupted writer."""
-        self.dir.mkdir(parents=True, exist_ok=True)
-        for stale in self.dir.glob(".*.tmp"):
-            stale.unlink(missing_ok=True)
-
-    def path(self, run_id: str) -> Path:
-        """Where the result of ``run_id`` lives."""
-        return self.dir / f"{run_id}.json"
-
-    def load(self, run_id: str) -> dict[str, Any] | None:
-        """The stored record of a run, or None if there is none (or it cannot be read)."""
-        try:
-            record = json.loads(self.path(run_id).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
-        return record if isinstance(record, dict) and record.get("run_id") == run_id else None
+        """Get ready to store runs (e.g. create a folder, clean up after an interrupted writer)."""
+        ...
 
     def finished(self, run_id: str) -> bool:
-        """Whether the run has a stored successful result (failed runs are retried)."""
-        record = self.load(run_id)
+        """Whether the run has a stored successful result (failed runs are run again)."""
+        ...
+
+    def load(self, run_id: str) -> dict[str, Any] | None:
+        """The stored record of a run (see :func:`run_record`), or None if there is none."""
+        ...
+
+    def write(self, outcome: RunOutcome, meta: dict[str, Any] | None = None) -> object:
+        """Store a run's record, replacing an earlier one of the same run."""
+        ...
+
+
+class MemoryRunStore:
+    """A :class:`RunStore` in this process's memory: nothing survives the process (tests, throw-away runs)."""
+
+    def __init__(self) -> None:
+        self.records: dict[str, dict[str, Any]] = {}
+
+    def prepare(self) -> None:
+        """Nothing to prepare."""
+
+    def finished(self, run_id: str) -> bool:
+        """Whether the run has a stored successful result."""
+        record = self.records.get(run_id)
         return record is not None and record.get("status") == "ok"
 
-    def write(self, outcome: RunOutcome, meta: dict[str, Any] | None = None) -> Path:
-        """Write a run's record atomically: a temporary file in the folder, then ``os.replace``.
+    def load(self, run_id: str) -> dict[str, Any] | None:
+        """A copy of the stored record of a run, or None."""
+        record = self.records.get(run_id)
+        return None if record is None else json.loads(json.dumps(record))
 
-        Args:
-            outcome: what the worker returned.
-            meta: extra fields saved with it (point, parameters, seed, version ...).
-        """
-        record = {**(meta or {}), **asdict(outcome)}
-        text = json.dumps(record, indent=1, sort_keys=False, allow_nan=True) + "\n"
-        fd, tmp = tempfile.mkstemp(prefix=f".{outcome.run_id[:16]}-", suffix=".tmp", dir=self.dir)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(text)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.path(outcome.run_id))
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return self.path(outcome.run_id)
+    def write(self, outcome: RunOutcome, meta: dict[str, Any] | None = None) -> None:
+        """Keep the run's record (a copy, as if it had been written and read back)."""
+        self.records[outcome.run_id] = json.loads(json.dumps(run_record(outcome, meta), allow_nan=True))

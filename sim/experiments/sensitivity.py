@@ -12,6 +12,7 @@ Indices, per KPI and parameter (tidy table ``kpi, parameter, method, index, valu
   half-widths.
 
 SALib is imported inside the functions: it is only needed when a sensitivity design is run.
+The tornado chart of the indices is drawn by :func:`sim.report.charts.experiments.sensitivity_chart`.
 """
 
 from __future__ import annotations
@@ -21,16 +22,24 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 
 if TYPE_CHECKING:
     from sim.scenario.sweep import SensitivitySpec
 
-__all__ = ["sample", "analyze", "sensitivity_chart", "MAIN_INDEX"]
+__all__ = ["sample", "analyze", "analysed_kpis", "MAIN_INDEX"]
 
-#: The index that ranks parameters in the chart, per method.
+#: The index that ranks parameters, per method.
 MAIN_INDEX = {"morris": "mu_star", "sobol": "ST"}
+
+
+def analysed_kpis(spec: SensitivitySpec) -> list[str]:
+    """The KPIs to analyse: the spec's own, or the catalogue's :data:`~sim.results.kpis.SENSITIVITY_KPIS`."""
+    if spec.kpis:
+        return list(spec.kpis)
+    # imported here: ``sim.results`` loads the model, which the driver of a sweep does not need
+    from sim.results.kpis import SENSITIVITY_KPIS
+
+    return list(SENSITIVITY_KPIS)
 
 
 def _problem(ranges: dict[str, tuple[float, float]]) -> dict[str, Any]:
@@ -107,34 +116,3 @@ def _indices(
         rows.append((kpi, name, "sobol", "S1", float(res["S1"][i]), float(res["S1_conf"][i])))
         rows.append((kpi, name, "sobol", "ST", float(res["ST"][i]), float(res["ST_conf"][i])))
     return rows
-
-
-def sensitivity_chart(indices: pd.DataFrame, *, title: str | None = None) -> Figure:
-    """Tornado chart: one panel per KPI, parameters ranked by the main index, 95 % bars.
-
-    Args:
-        indices: the table of :func:`analyze`.
-        title: figure title; default names the method and the top parameter of the first KPI.
-
-    Raises:
-        ValueError: if the table holds no main index.
-    """
-    main = indices[indices["index"].isin(MAIN_INDEX.values())]
-    if main.empty:
-        raise ValueError("no sensitivity indices to chart: every KPI failed or the table is empty")
-    kpis = list(dict.fromkeys(main["kpi"]))
-    n_params = main["parameter"].nunique()
-    fig = Figure(figsize=(6.5, 0.6 + len(kpis) * (0.5 + 0.32 * n_params)), layout="constrained")
-    FigureCanvasAgg(fig)
-    axes = fig.subplots(len(kpis), 1, squeeze=False)[:, 0]
-    for ax, kpi in zip(axes, kpis, strict=True):
-        part = main[main["kpi"] == kpi].sort_values("value")
-        ax.barh(part["parameter"], part["value"], xerr=part["conf95"].fillna(0.0), color="#0072B2", capsize=3)
-        ax.set_title(kpi, fontsize=9, loc="left")
-        ax.set_xlabel(str(part["index"].iloc[0]), fontsize=8)
-        ax.tick_params(labelsize=8)
-        ax.grid(axis="x", alpha=0.3)
-    method = str(main["method"].iloc[0])
-    first = main[main["kpi"] == kpis[0]].sort_values("value").iloc[-1]
-    fig.suptitle(title or f"{method.capitalize()} sensitivity: {first['parameter']} drives {kpis[0]} most", fontsize=10)
-    return fig

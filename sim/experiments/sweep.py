@@ -1,16 +1,15 @@
 """Running a sweep: scenario file with ``[sweep]`` -> planned runs -> executor -> one tidy table.
 
-Output folder (``clover-sim sweep FILE --out DIR``)::
+:func:`load_sweep` / :func:`plan_sweep` turn the file into a :class:`SweepPlan` (every design
+point validated as a scenario before anything runs); :func:`execute_sweep` runs the runs not yet
+finished in a :class:`~sim.experiments.runs.RunStore` and builds the table (one row per planned
+run: run_id, point, replication, <swept keys...>, seed, status, error, <KPIs...>) and, for a
+sensitivity design, the indices. Nothing here writes a file: the store is injected, and the
+output folder of ``clover-sim sweep`` (``sweep.json``, ``runs/``, ``sweep.parquet`` ...) is written
+by :func:`sim.report.experiment_files.run_sweep`.
 
-    sweep.json          the sweep spec, the design points, the base resolved scenario, model version
-    runs/<run_id>.json  one record per run (written atomically as each run finishes)
-    sweep.parquet       one row per run: run_id, point, replication, <swept keys...>, seed,
-    sweep.csv           status, error, <KPIs...> (the same table twice)
-    sensitivity.csv     kpi, parameter, method, index, value, conf95 (sensitivity designs only)
-    sensitivity.png     tornado chart of the main index
-
-Re-running the same sweep into the same folder skips runs whose record says ``ok`` (failed runs
-are tried again); ``force=True`` reruns everything. The ``seed`` column is the root seed: run
+Running the same sweep on the same store skips runs whose record says ``ok`` (failed runs are
+tried again); ``force=True`` reruns everything. The ``seed`` column is the root seed: run
 ``(point, replication)`` uses ``SeedSequence(seed).spawn(replications)[replication]``.
 """
 
@@ -18,8 +17,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,13 +27,25 @@ import pandas as pd
 from pydantic import ValidationError
 
 from sim import scenario as scn
+from sim.experiments import sensitivity
+from sim.experiments.design import design_points, sweep_keys
 from sim.experiments.executors import Executor
-from sim.seeds import replication_seeds
 from sim.experiments.runs import RunOutcome, RunStore, RunTask, model_version
 from sim.scenario import Scenario, ScenarioError
-from sim.scenario.sweep import SensitivitySpec, SweepSpec, design_points, sweep_keys
+from sim.scenario.sweep import SensitivitySpec, SweepSpec, sensitivity_ranges
+from sim.seeds import replication_seeds
 
-__all__ = ["PlannedRun", "SweepPlan", "SweepReport", "load_sweep", "plan_sweep", "run_sweep", "sweep_table"]
+__all__ = [
+    "PlannedRun",
+    "SweepPlan",
+    "SweepReport",
+    "execute_sweep",
+    "load_sweep",
+    "manifest",
+    "plan_sweep",
+    "sweep_sensitivity",
+    "sweep_table",
+]
 
 
 @dataclass(frozen=True)
@@ -200,6 +209,7 @@ def plan_sweep(data: dict[str, Any], spec: SweepSpec, *, file: str = "<sweep>", 
     Every design point is validated as a full scenario before anything runs.
     """
     base = scn.scenario_from_dict(data, file)
+    spec = _resolved(spec)
     root = seed if seed is not None else (spec.seed if spec.seed is not None else base.seed)
     seeds = replication_seeds(root, spec.replications)
     points = design_points(spec)
@@ -216,22 +226,20 @@ def plan_sweep(data: dict[str, Any], spec: SweepSpec, *, file: str = "<sweep>", 
     )
 
 
+def _resolved(spec: SweepSpec) -> SweepSpec:
+    """The spec with an empty ``sensitivity.kpis`` replaced by the catalogue's SENSITIVITY_KPIS."""
+    if spec.sensitivity is None or spec.sensitivity.kpis:
+        return spec
+    table = spec.sensitivity.model_copy(update={"kpis": sensitivity.analysed_kpis(spec.sensitivity)})
+    return spec.model_copy(update={"sensitivity": table})
+
+
 def _show(point: dict[str, Any]) -> str:
     return ", ".join(f"{k}={v!r}" for k, v in point.items()) or "no swept key"
 
 
-def _write_atomic(path: Path, write: Callable[[Path], None]) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _manifest(plan: SweepPlan) -> dict[str, Any]:
+def manifest(plan: SweepPlan) -> dict[str, Any]:
+    """What the sweep is, as JSON data (``sweep.json``): spec, design points, base scenario, model version."""
     return {
         "scenario": plan.name,
         "file": plan.file,
@@ -246,32 +254,29 @@ def _manifest(plan: SweepPlan) -> dict[str, Any]:
     }
 
 
-def run_sweep(
+def execute_sweep(
     plan: SweepPlan,
-    out: str | Path,
+    store: RunStore,
     executor: Executor,
     *,
     force: bool = False,
     on_outcome: Callable[[RunOutcome], None] | None = None,
     on_start: Callable[[int, int], None] | None = None,
 ) -> SweepReport:
-    """Execute the runs not yet finished in ``out``, then write the table (and sensitivity).
+    """Execute the runs not yet finished in ``store``, then build the table (and sensitivity indices).
 
     Args:
         plan: the planned sweep.
-        out: output folder (created; reused for resuming).
+        store: where run records are kept (prepared here); finished runs found there are skipped.
         executor: where runs execute.
         force: rerun finished runs too.
-        on_outcome: called after each run's record is written.
+        on_outcome: called after each run's record is stored.
         on_start: called once with (runs to execute, runs skipped) before executing.
 
     Returns:
         The table and counts; failed runs are listed, not raised.
     """
-    out = Path(out)
-    store = RunStore(out)
     store.prepare()
-    _write_atomic(out / "sweep.json", lambda p: p.write_text(json.dumps(_manifest(plan), indent=1) + "\n", encoding="utf-8"))
     tasks = plan.unique_tasks()
     todo = tasks if force else [t for t in tasks if not store.finished(t.run_id)]
     if on_start is not None:
@@ -286,13 +291,12 @@ def run_sweep(
     if todo:
         executor.run(todo, record)
     table = sweep_table(plan, store)
-    _write_atomic(out / "sweep.parquet", lambda p: table.to_parquet(p, index=False))
-    _write_atomic(out / "sweep.csv", lambda p: table.to_csv(p, index=False))
     failed = {r.run_id: r.error for r in table.itertuples() if r.status != "ok"}
     report = SweepReport(table, executed=len(todo), skipped=len(tasks) - len(todo), failed=failed)
     if plan.spec.sensitivity is not None:
-        report.sensitivity = _sensitivity(plan, table, out)
-        report.unknown_kpis = [k for k in plan.spec.sensitivity.kpis if k not in table.columns]
+        report.sensitivity = sweep_sensitivity(plan, table)
+        kpis = sensitivity.analysed_kpis(plan.spec.sensitivity)
+        report.unknown_kpis = [k for k in kpis if k not in table.columns]
     return report
 
 
@@ -342,23 +346,24 @@ def sweep_table(plan: SweepPlan, store: RunStore) -> pd.DataFrame:
     return pd.DataFrame(columns)
 
 
-def _sensitivity(plan: SweepPlan, table: pd.DataFrame, out: Path) -> pd.DataFrame:
-    from sim.experiments import sensitivity
-    from sim.scenario.sweep import sensitivity_ranges
+def sweep_sensitivity(plan: SweepPlan, table: pd.DataFrame) -> pd.DataFrame:
+    """Sensitivity indices of a sensitivity design, from the mean KPI of each point over its ok runs.
 
+    Args:
+        plan: a sweep whose spec has a ``sensitivity`` table.
+        table: its :func:`sweep_table`.
+
+    Returns:
+        The tidy indices of :func:`sim.experiments.sensitivity.analyze`.
+    """
     spec: SensitivitySpec = plan.spec.sensitivity  # type: ignore[assignment]
     ranges = sensitivity_ranges(plan.spec)
     x = np.array([[float(p[k]) for k in ranges] for p in plan.points])
     ok = table[table["status"] == "ok"]
     y = {}
-    for kpi in spec.kpis:
+    for kpi in sensitivity.analysed_kpis(spec):
         if kpi not in table.columns:
             continue
         means = ok.groupby("point")[kpi].mean().reindex(range(len(plan.points)))
         y[kpi] = means.to_numpy()
-    indices = sensitivity.analyze(spec, ranges, x, y)
-    _write_atomic(out / "sensitivity.csv", lambda p: indices.to_csv(p, index=False))
-    if not indices.empty:
-        fig = sensitivity.sensitivity_chart(indices)
-        _write_atomic(out / "sensitivity.png", lambda p: fig.savefig(p, format="png", dpi=110, metadata={"Software": None}))
-    return indices
+    return sensitivity.analyze(spec, ranges, x, y)

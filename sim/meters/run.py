@@ -14,7 +14,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from sim.meters.flows import FlowLog
-from sim.model.gateway import GatewayRun
+from sim.meters.gateway import GatewayRun
 
 __all__ = ["Meters"]
 

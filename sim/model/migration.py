@@ -67,8 +67,10 @@ class MigrationBacklog:
         return float(self.moves.sum() + self.copies.sum())
 
     def add(self, moves: NDArray[np.float64], copies: NDArray[np.float64], drops: NDArray[np.float64]) -> None:
-        """Queue new moves and copies (K, S, S) and surplus copies to drop (K, S); opposite
-        moves of one class net out."""
+        """Queue new moves and copies (K, S, S) and surplus copies to drop (K, S).
+
+        Opposite moves of one class net out.
+        """
         self.moves += moves
         self.copies += copies
         self.drops += drops

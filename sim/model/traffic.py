@@ -20,6 +20,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from sim import reference
+from sim.reference.units import YEAR_S
 from sim.scenario import Scenario
 
 __all__ = ["TimeGrid", "Demand", "time_grid", "utc_offsets_h", "demand_profile", "draw_demand"]
@@ -139,7 +140,7 @@ def draw_demand(scenario: Scenario, grid: TimeGrid, rng: np.random.Generator) ->
     """
     pop = scenario.population
     shares = np.array([pop.shares[c] for c in pop.countries])
-    years = grid.mid_s / (365.25 * 86400.0)
+    years = grid.mid_s / YEAR_S
     mau = pop.mau * shares[None, :] * ((1.0 + pop.growth_per_year) ** years)[:, None]
     dau = mau * pop.daily_active_ratio
     expected = dau * pop.requests_per_dau_per_day * (grid.dt_s / 86400.0)[:, None] * demand_profile(scenario, grid)

@@ -30,9 +30,10 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from sim.meters import Meters
-from sim.results.power import it_power_kw, provisioned_servers
 from sim.reference.units import YEAR_S
+from sim.results.power import it_power_kw, provisioned_servers
 from sim.scenario import Scenario
+from sim.scenario.gateway import GatewayConfig
 
 __all__ = ["SiteLoad", "site_load", "cost_table", "cost_by_year", "YEAR_S", "annualise", "gateway_active", "co2_t_per_year"]
 
@@ -182,9 +183,19 @@ def cost_table(
         gw = sc.gateway
         if gw.third_party.enabled:
             rows.append(("programme", "oversight", gw.oversight_eur_per_year, 1.0, "contract"))
-        rows.append(("programme", "gateway", gw.reviewer_eur_per_year(), gw.reviewer_fte(), "reviewer FTE"))
-        rows.append(("programme", "gateway", gw.nodes_eur_per_year(), float(gw.transfers.nodes), "inspection nodes"))
+        rows.append(("programme", "gateway", gateway_reviewer_eur_per_year(gw), gw.reviewer_fte(), "reviewer FTE"))
+        rows.append(("programme", "gateway", gateway_nodes_eur_per_year(gw), float(gw.transfers.nodes), "inspection nodes"))
     return pd.DataFrame(rows, columns=["site", "category", "eur_per_year", "quantity", "unit"])
+
+
+def gateway_reviewer_eur_per_year(config: GatewayConfig) -> float:
+    """Yearly reviewer staff cost of a gateway: ``reviewer_fte() x reviewer_cost_eur_per_year``."""
+    return config.reviewer_fte() * config.reviewer_cost_eur_per_year
+
+
+def gateway_nodes_eur_per_year(config: GatewayConfig) -> float:
+    """Yearly cost of a gateway's inspection nodes: ``transfers.nodes x node_cost_eur_per_year``."""
+    return config.transfers.nodes * config.node_cost_eur_per_year
 
 
 def cost_by_year(m: Meters, scenario: Scenario) -> pd.DataFrame:

@@ -14,11 +14,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from sim.results import costs
 from sim.meters import Meters
+from sim.results import costs
+from sim.results.gateway import gateway_kpis, gateway_requests_frame, reviewer_utilisation_by_hour
 from sim.results.tables import latency_table, placement_table, transfers_table, weighted_quantile
-from sim.scenario.places import endpoint_in_eea
 from sim.scenario import Scenario
+from sim.scenario.places import endpoint_in_eea
 
 __all__ = ["KPI", "ReplicationResult", "Results", "replication_result", "residency_table", "t_interval"]
 
@@ -96,8 +97,8 @@ def replication_result(m: Meters, scenario: Scenario) -> ReplicationResult:
     # with a gateway, exports leave through it: what crosses is its approved, pseudonymised
     # volume; without one they leave as they are and nobody waits
     gw = m.gateway
-    gw_kpis = gw.kpis() if gw is not None else dict.fromkeys(GATEWAY_KPIS, 0.0)
-    gw_frame = gw.to_frame() if gw is not None else None
+    gw_kpis = gateway_kpis(gw) if gw is not None else dict.fromkeys(GATEWAY_KPIS, 0.0)
+    gw_frame = gateway_requests_frame(gw) if gw is not None else None
     blocked_tb = m.export_blocked_gb.sum() / 1000.0
     if gw_frame is not None:
         blocked_tb += _through_gateway(transfers, gw_frame)
@@ -125,7 +126,7 @@ def replication_result(m: Meters, scenario: Scenario) -> ReplicationResult:
         k[name] = KPI(float(value), units.get(name, "s"))
     if gw is not None:
         tables["gateway_requests"] = gw_frame
-        tables["reviewer_utilisation"] = gw.utilisation_by_hour()
+        tables["reviewer_utilisation"] = reviewer_utilisation_by_hour(gw)
     total_requests = m.requests.sum()
     k["unavailable_request_share"] = KPI(float(m.unserved_requests.sum() / total_requests), "share")
     k["failover_request_share"] = KPI(float(m.failover_requests.sum() / total_requests), "share")
@@ -176,8 +177,10 @@ def _through_gateway(transfers: pd.DataFrame, requests: pd.DataFrame) -> float:
 
 
 def _warnings(m: Meters, scenario: Scenario, k: dict[str, KPI]) -> tuple[str, ...]:
-    """Conditions a planner must not miss: an unstable gateway, a site past its contract, a
-    migration that did not finish."""
+    """Conditions a planner must not miss.
+
+    An unstable gateway, a site past its contract, a migration that did not finish.
+    """
     out = []
     if m.gateway is not None and m.gateway.unstable:
         out.append(f"gateway: {m.gateway.message}")

@@ -3,14 +3,14 @@
 The ``[gateway]`` table of a scenario (pydantic v2, unknown keys refused). Rates are per hour,
 times in the unit their names give (``_s``, ``_h``, ``_minutes``), volumes in GB, costs in EUR
 per year. Defaults that no public source gives are labelled "assumption" in their description.
-The simulation itself is in :mod:`sim.model.gateway`; this module stays light so that loading a
-scenario does not load the compiled kernels.
+This module only describes the gateway: the simulation (including drawing from a
+:class:`Distribution`) is in :mod:`sim.model.gateway` and the costs derived from these inputs in
+:mod:`sim.results.costs`, so loading a scenario does not load the compiled kernels.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
 import numpy as np
@@ -24,20 +24,11 @@ from pydantic import (
     model_validator,
 )
 
+from sim.scenario.vocab import TRANSFER_POLICIES
+
 __all__ = [
-    "ACCESS",
-    "APPROVED",
-    "BLOCKED",
-    "DENIED",
     "DISTRIBUTIONS",
-    "KIND_NAMES",
-    "OUTCOME_NAMES",
-    "RESUBMITTED",
-    "SECONDS_PER_YEAR",
-    "STAGE_NAMES",
-    "TRANSFER",
     "TRANSFER_POLICIES",
-    "WEEK_S",
     "Distribution",
     "GatewayConfig",
     "PriorityClass",
@@ -48,18 +39,8 @@ __all__ = [
     "TransferFlow",
 ]
 
-SECONDS_PER_YEAR = 365.0 * 86400.0
-"""A year of 365 days (8760 h), used to scale KPIs to per-year figures."""
-WEEK_S = 7 * 86400.0
-ACCESS, TRANSFER = 0, 1
-KIND_NAMES = ("access", "transfer")
-APPROVED, DENIED, BLOCKED, RESUBMITTED = 0, 1, 2, 3
-OUTCOME_NAMES = ("approved", "denied", "blocked", "resubmitted")
-TRANSFER_POLICIES = ("open", "gateway", "strict")
+#: Kinds of :class:`Distribution`.
 DISTRIBUTIONS = ("exponential", "lognormal", "deterministic", "empirical")
-STAGE_NAMES = ("automatic check", "human review", "transfer inspection", "third-party monitoring")
-_MIN_TIME_S = 1e-6  # every service time and resubmission delay is at least this (> 0)
-_GATEWAY_STAGES_IN_OUTAGE = (True, True, True, False)
 
 # --------------------------------------------------------------------------------------
 # configuration
@@ -148,33 +129,6 @@ class Distribution(_Model):
                 )
             object.__setattr__(self, "mean", mean)
         return self
-
-    def sample(self, rng: np.random.Generator, n: int, scale: float = 1.0) -> np.ndarray:
-        """Draw ``n`` values multiplied by ``scale`` (e.g. 60 for minutes to seconds).
-
-        Args:
-            rng: the random stream.
-            n: number of draws.
-            scale: unit conversion factor.
-
-        Returns:
-            (n,) float64 array.
-        """
-        return _sample(self.kind, self.mean, self.cv, self.values, rng, n) * scale
-
-
-def _sample(
-    kind: str, mean: float, cv: float, values: Sequence[float] | None, rng: np.random.Generator, n: int
-) -> np.ndarray:
-    if kind == "exponential":
-        return rng.standard_exponential(n) * mean
-    if kind == "lognormal":
-        sigma2 = math.log1p(cv * cv)
-        return rng.lognormal(math.log(mean) - sigma2 / 2.0, math.sqrt(sigma2), n)
-    if kind == "deterministic":
-        return np.full(n, float(mean))
-    assert values is not None
-    return np.asarray(values, dtype=np.float64)[rng.integers(0, len(values), n)]
 
 
 class RequesterRegion(_Model):
@@ -476,14 +430,6 @@ class GatewayConfig(_Model):
         loading factor if wanted.)
         """
         return sum(s.reviewers * s.hours() * len(s.days) / 40.0 for s in self.effective_shifts())
-
-    def reviewer_eur_per_year(self) -> float:
-        """Yearly reviewer staff cost: ``reviewer_fte() x reviewer_cost_eur_per_year``."""
-        return self.reviewer_fte() * self.reviewer_cost_eur_per_year
-
-    def nodes_eur_per_year(self) -> float:
-        """Yearly cost of the inspection nodes: ``transfers.nodes x node_cost_eur_per_year``."""
-        return self.transfers.nodes * self.node_cost_eur_per_year
 
     def review_time(self) -> Distribution:
         """The review-time distribution, in minutes."""

@@ -8,9 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-
 from sim.cli import app as cli
-
 from tests.conftest import SCENARIOS
 
 SHORT = ["--set", "time.horizon_days=3", "--set", "time.step_minutes=60"]

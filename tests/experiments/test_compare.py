@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 
 from sim.cli import app as cli
-from sim.experiments.compare import COLUMNS, Comparison, compare, comparison_chart, default_out
+from sim.experiments.compare import COLUMNS, Comparison, compare, default_out
+from sim.report.charts.experiments import comparison_chart
 from sim.results.replication import t_interval
-
 from tests.conftest import SCENARIOS, short
 
 #: A small population so that the Poisson demand noise is visible run to run.

@@ -18,8 +18,8 @@ import pytest
 
 from sim.experiments.executors import DaskExecutor, LocalExecutor, chunk_size
 from sim.experiments.runs import RunOutcome, RunTask, execute_run, run_id
-from sim.experiments.sweep import load_sweep, run_sweep
-
+from sim.experiments.sweep import load_sweep
+from sim.report.experiment_files import run_sweep
 from tests.conftest import ROOT, SCENARIOS, short
 
 

@@ -12,10 +12,11 @@ from matplotlib.figure import Figure
 
 import sim.model.placement.optimiser  # noqa: F401  (registers the optimising policies)
 from sim.experiments import pareto
-
+from sim.report.charts.experiments import pareto_chart
+from sim.results.kpis import PARETO_KPIS
 from tests.conftest import SCENARIOS, short
 
-KPIS = ["cost_eur_per_year", "co2_t_per_year", "user_rtt_ms_mean"]
+KPIS = list(PARETO_KPIS)
 
 
 def dominates(a: np.ndarray, b: np.ndarray, rel: float = 1e-9) -> bool:
@@ -48,6 +49,15 @@ def test_mark_front_by_hand() -> None:
     # rows 0 and 2 are the same point up to rounding: both on the front; 3 is dominated by 1,
     # 4 by 0; NaN rows never count
     assert pareto.mark_front(df).tolist() == [True, True, True, False, False, False]
+
+
+def test_evaluate_reads_the_kpis_of_the_one_replication() -> None:
+    from sim.experiments.replicate import run_replication
+    from sim.seeds import replication_seeds
+
+    sc = short("clover.toml", days=2)
+    kpis = run_replication(sc, replication_seeds(sc.seed, 1)[0]).kpis
+    assert pareto.evaluate(sc) == {k: kpis[k].value for k in PARETO_KPIS}
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +118,7 @@ def test_horizon_override() -> None:
 
 
 def test_chart(front: pd.DataFrame, tmp_path: Path) -> None:
-    fig = pareto.pareto_chart(front)
+    fig = pareto_chart(front)
     assert isinstance(fig, Figure)
     ax = fig.axes[0]
     labels = {t.get_text() for t in ax.texts}
@@ -117,7 +127,7 @@ def test_chart(front: pd.DataFrame, tmp_path: Path) -> None:
     fig.savefig(tmp_path / "p.png")
     assert (tmp_path / "p.png").stat().st_size > 1000
     with pytest.raises(ValueError):
-        pareto.pareto_chart(front.drop(columns=["on_front"]))
+        pareto_chart(front.drop(columns=["on_front"]))
 
 
 # ----------------------------------------------------------------------------------------------

@@ -15,12 +15,14 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
+from sim.experiments.design import design_points, sweep_keys
 from sim.experiments.executors import SerialExecutor
-from sim.experiments.runs import RunOutcome, RunStore
+from sim.experiments.runs import MemoryRunStore, RunOutcome
+from sim.experiments.sweep import execute_sweep, load_sweep
+from sim.report.experiment_files import run_sweep
+from sim.results.kpis import SENSITIVITY_KPIS
 from sim.scenario import ScenarioError
-from sim.scenario.sweep import SweepSpec, design_points
-from sim.experiments.sweep import load_sweep, run_sweep
-
+from sim.scenario.sweep import SweepSpec
 from tests.conftest import ROOT, SCENARIOS
 
 SWEEPS = SCENARIOS / "sweeps"
@@ -162,18 +164,31 @@ def test_sweep_table_resume_force_and_failed_runs(tmp_path: Path, monkeypatch: p
     pd.testing.assert_frame_equal(forced.table, again.table)
 
 
-def test_run_store_ignores_temporary_and_broken_files(tmp_path: Path) -> None:
-    store = RunStore(tmp_path)
-    store.prepare()
-    rid = "a" * 64
-    (store.dir / f".{rid[:16]}-x.tmp").write_text('{"run_id": "' + rid + '", "status": "ok"}')
-    assert not store.finished(rid)
-    store.path(rid).write_text('{"run_id": "' + rid + '", "stat')  # truncated: not done
-    assert not store.finished(rid)
-    store.write(RunOutcome(rid, "ok", kpis={"x": 1.0}))
-    assert store.finished(rid) and store.load(rid)["kpis"] == {"x": 1.0}
-    store.prepare()
-    assert [p.name for p in store.dir.iterdir()] == [f"{rid}.json"]
+def test_execute_sweep_on_an_injected_store_writes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = sweep_file(tmp_path, '[sweep]\nreplications = 2\n[sweep.grid]\n"population.mau" = [1.5e8, 1.6e8]\n', days=2)
+    monkeypatch.chdir(tmp_path)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    store = MemoryRunStore()
+    plan = load_sweep(path)
+    report = execute_sweep(plan, store, SerialExecutor())
+    assert (report.executed, report.skipped) == (4, 0) and not report.failed
+    assert set(store.records) == {r.run_id for r in plan.runs}
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # the experiments layer wrote no file
+    record = store.load(plan.runs[0].run_id)
+    assert record["point"] == 0 and record["parameters"] == {"population.mau": 1.5e8} and record["status"] == "ok"
+    # the same store resumes: nothing left to run, the same table
+    again = execute_sweep(load_sweep(path), store, SerialExecutor())
+    assert (again.executed, again.skipped) == (0, 4)
+    pd.testing.assert_frame_equal(again.table, report.table)
+
+
+def test_sensitivity_kpis_default_to_the_catalogue(tmp_path: Path) -> None:
+    spec = SweepSpec.model_validate({"sensitivity": {"n": 2, "ranges": {"population.mau": [1.4e8, 1.6e8]}}})
+    assert spec.sensitivity.kpis == []  # the spec says "the defaults"; experiments resolve them
+    assert sweep_keys(spec) == ["population.mau"]
+    path = sweep_file(tmp_path, '[sweep.sensitivity]\nn = 2\nranges = { "population.mau" = [1.4e8, 1.6e8] }\n')
+    assert load_sweep(path).spec.sensitivity.kpis == list(SENSITIVITY_KPIS)
+    assert load_sweep(path, kpis=["cost_eur_per_year"]).spec.sensitivity.kpis == ["cost_eur_per_year"]
 
 
 def test_morris_sensitivity_writes_indices_and_chart(tmp_path: Path) -> None:

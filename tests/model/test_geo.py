@@ -6,9 +6,7 @@ import numpy as np
 import pytest
 
 from sim import load_scenario, reference
-
 from sim.model import geo
-
 from tests.conftest import SCENARIOS
 
 
@@ -44,8 +42,10 @@ def test_rtt_never_below_fibre_minimum_for_every_country_site_pair() -> None:
     ],
 )
 def test_model_rtt_near_measured(a, b, measured_ms) -> None:
-    """With the shipped inflation (1.6) the model sits within 35 % of the AWS measurements,
-    whose own inflation ranges 1.47-2.1 (reference facts)."""
+    """With the shipped inflation (1.6) the model sits within 35 % of the AWS measurements.
+
+    Their own inflation ranges 1.47-2.1 (reference facts).
+    """
     sc = load_scenario(SCENARIOS / "clover.toml")
     d = geo.great_circle_km(*a, *b)
     rtt = float(geo.rtt_ms(d, sc.network.route_inflation, sc.network.access_overhead_ms))

@@ -6,11 +6,10 @@ import numpy as np
 import pytest
 
 from sim import simulate
-from sim.results.tables import conservation_gap_gb
 from sim.model.migration import MigrationBacklog
 from sim.model.world import World
 from sim.results.replication import replication_result
-
+from sim.results.tables import conservation_gap_gb
 from tests.conftest import short
 
 SEED = np.random.SeedSequence(0).spawn(1)[0]

@@ -1,5 +1,8 @@
-"""Optimising placement policies: feasibility, optimality against the reference policies,
-properties over random contexts, infeasibility explanations and an end-to-end run."""
+"""Optimising placement policies.
+
+Feasibility, optimality against the reference policies, properties over random contexts,
+infeasibility explanations and an end-to-end run.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +18,6 @@ from sim import simulate
 from sim.model.placement.policy import POLICIES, NoSiteAvailable, Placement, PlacementContext, get_policy
 from sim.model.world import World
 from sim.scenario import Scenario
-
 from tests.conftest import SCENARIOS, short
 
 OPTIMISERS = ("cost_optimal", "carbon_optimal", "latency_optimal", "weighted")

@@ -5,10 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.results.tables import conservation_gap_gb
 from sim.model.world import run_world
 from sim.results.replication import replication_result
-
+from sim.results.tables import conservation_gap_gb
 from tests.conftest import short
 
 
@@ -125,8 +124,11 @@ def test_nearest_eea_serves_each_country_from_its_nearest_site() -> None:
 
 
 def test_table_kpi_and_gateway_agree_on_what_leaves_the_eea(clover_short) -> None:
-    """Exports cross through the gateway: the transfers table carries its approved, pseudonymised
-    volume, so the table, the KPI and the gateway's own requests show the same bytes."""
+    """Exports cross through the gateway and every view shows the same bytes.
+
+    The transfers table carries the gateway's approved, pseudonymised volume, so the table, the
+    KPI and the gateway's own requests agree.
+    """
     from sim.results.costs import annualise
 
     m = run(clover_short)

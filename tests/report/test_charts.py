@@ -1,4 +1,4 @@
-"""Tests for sim.report.charts and sim.report.style."""
+"""Tests for sim.report.charts and sim.report.charts.style."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from matplotlib.container import BarContainer
 from matplotlib.figure import Figure
 
 from sim.report.charts import cost_by_site_chart, rtt_by_country_chart, stored_by_site_chart
-from sim.report.style import (
+from sim.report.charts.style import (
     CATEGORY_COLORS,
     POLICY_COLORS,
     SITE_COLORS,
@@ -69,7 +69,8 @@ def test_stored_by_site_chart_single_time_point(tmp_path):
         {"time": [pd.Timestamp("2030-01-01")], "site": ["hamar"], "data_class": ["x"], "stored_tb": [5.0]}
     )
     fig = stored_by_site_chart(one)
-    assert fig.axes[0].get_title(loc="left") == "Stored data reaches 0.01 PB, 100 % in hamar"
+    # below 1, two significant figures (sim.report.format.format_number): 5 TB is 0.005 PB, not 0.01
+    assert fig.axes[0].get_title(loc="left") == "Stored data reaches 0.005 PB, 100 % in hamar"
     _save_png(fig, tmp_path / "one.png")
 
 

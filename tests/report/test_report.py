@@ -15,8 +15,8 @@ import pytest
 
 from sim import load_scenario, simulate
 from sim.cli.app import InputError
-from sim.report import leadership
 from sim.cli.report import cmd_report, register_cli
+from sim.report import leadership
 from sim.report.files import write_results
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -238,7 +238,7 @@ def test_renders_in_headless_chromium(built: tuple[leadership.Report, Path], tmp
 
     # Control: the same browser flags do report a blocked external request and a console error.
     bad = tmp_path / "control.html"
-    csp = leadership._CSP
+    csp = leadership.CSP
     bad.write_text(f'<!DOCTYPE html><html><head><meta http-equiv="Content-Security-Policy" content="{csp}">'
                    '</head><body><img src="https://example.invalid/x.png"></body></html>', encoding="utf-8")
     _, control_log = _chromium(bad, tmp_path)
@@ -262,3 +262,18 @@ def test_real_gateway_file_and_byte_identical_rebuild(folders: dict[str, Path], 
     assert "<img" in gateway and "no gateway queue" not in gateway.split("pre_clover")[0]
     for file in ("report.html", "report.pdf"):
         assert (outs[0] / file).read_bytes() == (outs[1] / file).read_bytes()
+
+
+def test_templates_ship_with_the_package() -> None:
+    """The page is written from Jinja2 templates that pyproject's package data ships."""
+    import tomllib
+    from fnmatch import fnmatch
+    from importlib import resources
+
+    folder = resources.files("sim.report.leadership").joinpath("templates")
+    names = sorted(p.name for p in folder.iterdir() if p.is_file())
+    assert {"report.html.j2", "table.html.j2", "report.css"} <= set(names)
+    globs = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]["package-data"]["sim"]
+    for name in names:
+        path = f"report/leadership/templates/{name}"
+        assert any(fnmatch(path, g.replace("**/", "*/")) for g in globs), f"{path} is not package data"

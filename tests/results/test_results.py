@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sim.results.tables import weighted_quantile
 from sim.results.replication import t_interval
+from sim.results.tables import weighted_quantile
 
 
 def test_t_interval_matches_scipy() -> None:

@@ -8,7 +8,6 @@ import pytest
 
 from sim import ScenarioError, load_scenario
 from sim.scenario import scenario_from_dict
-
 from tests.conftest import SCENARIOS
 
 

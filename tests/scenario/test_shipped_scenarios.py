@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 
 from sim import load_scenario, simulate
-
 from tests.conftest import SCENARIOS
 
 FILES = sorted(p for p in SCENARIOS.rglob("*.toml"))

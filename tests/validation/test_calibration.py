@@ -6,7 +6,6 @@ import pytest
 
 from sim import load_scenario, simulate
 from sim.reference import CLOVER_COST_EUR_PER_YEAR
-
 from tests.conftest import SCENARIOS
 
 
@@ -48,8 +47,10 @@ def test_costs_trace_to_metered_quantities(clover_year) -> None:
 
 
 def test_clover_costs_more_than_pre_clover_but_keeps_data_home(clover_year) -> None:
-    """Leviathan's 'cost of forced localisation' is 30-60 %; Clover's premium here comes from
-    Irish energy prices, the gateway and oversight, and the central organisation."""
+    """Leviathan's 'cost of forced localisation' is 30-60 %; Clover's premium here is lower.
+
+    It comes from Irish energy prices, the gateway and oversight, and the central organisation.
+    """
     _, clover = clover_year
     pre = simulate(load_scenario(SCENARIOS / "pre_clover.toml"), replications=1, seed=0)
     assert clover.kpi("cost_eur_per_year") > pre.kpi("cost_eur_per_year")

@@ -15,9 +15,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim.model.gateway import kernel as kernels
-from sim.model.gateway import engine as gw
+from sim.model import gateway as gw
 from sim.model.gateway import GatewayConfig, simulate_gateway
+from sim.model.gateway import kernel as kernels
+from sim.model.gateway.calendar import WEEK_S, week_offset_s
+from sim.model.gateway.routing import plan
+from sim.model.gateway.run import queue_inputs
+from sim.model.gateway.streams import draw_streams
+from sim.results.gateway import gateway_kpis
 
 START = dt.datetime(2024, 3, 4, 6, 30, tzinfo=dt.timezone.utc)  # a Monday
 DAY = 86400.0
@@ -56,7 +61,7 @@ def assert_same(fast: gw.GatewayRun, ref: gw.GatewayRun) -> None:
     for name in ("kind", "priority", "region", "outcome", "parent", "crossed_gb"):
         assert np.array_equal(getattr(fast, name), getattr(ref, name)), name
     assert np.array_equal(fast.busy_s_by_week_hour, ref.busy_s_by_week_hour)
-    assert fast.kpis() == ref.kpis()
+    assert gateway_kpis(fast) == gateway_kpis(ref)
     assert fast.unstable == ref.unstable and fast.message == ref.message
 
 
@@ -69,8 +74,10 @@ def test_regional_shifts_and_policies(seed: int, policy: str) -> None:
 
 @pytest.mark.parametrize("seed", range(4))
 def test_ties_deterministic_times_outages_and_shift_changes(seed: int) -> None:
-    """Deterministic review and check times with outages and shift changes on whole hours:
-    many completions, restarts and capacity changes fall on the same instant."""
+    """Deterministic review and check times with outages and shift changes on whole hours.
+
+    Many completions, restarts and capacity changes fall on the same instant.
+    """
     config = small_defaults(
         review_distribution="deterministic", review_minutes_mean=5.0,
         auto_check_s={"kind": "deterministic", "mean": 60.0},
@@ -162,12 +169,12 @@ def test_kernel_equals_its_plain_python_twin() -> None:
     config = small_defaults(approve_probability=0.5, resubmit_share=0.8,
                             resubmit_delay_h={"kind": "exponential", "mean": 1.0},
                             outage_windows_s=[(7200.0, 9000.0)])
-    streams = gw._draw_streams(config, START, DAY, np.random.default_rng(3), None)
-    plan = gw._plan(streams, config, "gateway")
-    inp = gw._queue_inputs(config, streams, plan, DAY, gw._week_offset_s(START))
+    streams = draw_streams(config, START, DAY, np.random.default_rng(3), None)
+    routes = plan(streams, config, "gateway")
+    inp = queue_inputs(config, streams, routes, DAY, week_offset_s(START))
     args = (inp.arrival, inp.n_original, inp.route, inp.prio, inp.s_auto, inp.s_review, inp.s_inspect,
             inp.s_third, inp.child, inp.resub_delay, inp.horizon_s, inp.staff, inp.shift_t, inp.shift_v,
-            gw.WEEK_S, inp.outage_start, inp.outage_end, inp.outage_mask)
+            WEEK_S, inp.outage_start, inp.outage_end, inp.outage_mask)
     compiled = kernels.gateway_queues(*args)
     plain = kernels.gateway_queues_py(*args)
     for a, b in zip(compiled[:-1], plain[:-1]):

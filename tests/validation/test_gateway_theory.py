@@ -21,8 +21,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sim.theory import queueing
 from sim.model.gateway import GatewayConfig, simulate_gateway
+from sim.results.gateway import gateway_kpis, reviewer_utilisation_by_hour
+from sim.theory import queueing
 
 START = dt.datetime(2024, 1, 1)
 REPS = 30
@@ -66,7 +67,7 @@ def replicate(config: GatewayConfig, rate_per_s: float, arrivals: int, *, by_cla
         if by_class:
             out.append([run.wait_s[counted & (run.priority == k)].mean() for k in range(len(run.class_names))])
         else:
-            out.append(run.kpis()["gateway_wait_s_mean"])
+            out.append(gateway_kpis(run)["gateway_wait_s_mean"])
     return np.array(out)
 
 
@@ -96,7 +97,7 @@ def test_mmc_wait_distribution_matches_erlang_c() -> None:
     for t in (0.0, 300.0, 900.0, 1800.0):
         expected = 1.0 - queueing.mmc_wait_cdf(t, rate, MEAN_S, 3)
         assert np.mean(waits > t) == pytest.approx(expected, abs=0.01)
-    assert run.kpis()["gateway_wait_s_p95"] == pytest.approx(
+    assert gateway_kpis(run)["gateway_wait_s_p95"] == pytest.approx(
         queueing.mmc_wait_quantile(0.95, rate, MEAN_S, 3), rel=0.05)
 
 
@@ -151,7 +152,7 @@ def test_utilisation_matches_offered_load() -> None:
     horizon = 200_000 / rate
     run = simulate_gateway(config.model_copy(update={"warmup_s": 0.05 * horizon}), start_utc=START,
                            horizon_s=horizon, rng=np.random.default_rng(2))
-    assert run.kpis()["reviewer_utilisation"] == pytest.approx(0.8, abs=0.01)
-    by_hour = run.utilisation_by_hour()
+    assert gateway_kpis(run)["reviewer_utilisation"] == pytest.approx(0.8, abs=0.01)
+    by_hour = reviewer_utilisation_by_hour(run)
     assert list(by_hour["hour"]) == list(range(24))
     assert by_hour["utilisation"].between(0.75, 0.85).all()

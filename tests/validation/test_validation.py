@@ -10,7 +10,6 @@ import pytest
 
 from sim import load_scenario, simulate
 from sim.theory.queueing import mmc_mean_wait
-
 from tests.conftest import SCENARIOS
 
 MMC = SCENARIOS / "validation" / "mmc.toml"

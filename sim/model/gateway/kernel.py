@@ -168,15 +168,20 @@ def gateway_queues(
         n_original: number of rows with a known arrival.
         route: (n,) uint8 bit mask of the stages a row visits (bit k = stage k).
         prio: (n,) int64 priority class at the review stage (0 = served first).
-        s_auto, s_review, s_inspect, s_third: (n,) float64 service times (> 0) per stage.
+        s_auto: (n,) float64 service times (> 0) at the automatic check.
+        s_review: (n,) float64 service times (> 0) at human review.
+        s_inspect: (n,) float64 service times (> 0) at transfer inspection.
+        s_third: (n,) float64 service times (> 0) at third-party monitoring.
         child: (n,) int64 row of the resubmission of this row, or -1.
         resub_delay: (n,) float64 delay from this row's completion to its child's arrival.
         horizon_s: children arriving at or after this time are not simulated.
         staff: (4,) int64 servers of each stage (the review entry is ignored).
-        shift_t, shift_v: weekly pattern of review servers: value ``shift_v[j]`` from
-            ``shift_t[j]`` (``shift_t[0] == 0``) within each period.
+        shift_t: starts of the steps of the weekly pattern of review servers
+            (``shift_t[0] == 0``), within each period.
+        shift_v: review servers from ``shift_t[j]`` on: ``shift_v[j]``.
         period_s: the pattern's period (one week).
-        outage_start, outage_end: sorted, disjoint, non-touching outage windows.
+        outage_start: starts of the sorted, disjoint, non-touching outage windows.
+        outage_end: ends of the outage windows.
         outage_mask: (4,) bool, stages that stop during outages.
 
     Returns:
@@ -390,8 +395,11 @@ def bin_intervals(start, length, weight, t0, t1, offset_s, bin_s, n_bins):
     with ``bin_s=3600, n_bins=168`` and ``offset_s`` = seconds since Monday 00:00 UTC).
 
     Args:
-        start, length, weight: (m,) float64 interval starts, lengths (s) and weights.
-        t0, t1: the window counted, seconds.
+        start: (m,) float64 interval starts, seconds.
+        length: (m,) float64 interval lengths, seconds.
+        weight: (m,) float64 interval weights.
+        t0: start of the window counted, seconds.
+        t1: end of the window counted, seconds.
         offset_s: clock offset of time 0 within the cycle, seconds.
         bin_s: bin width, seconds.
         n_bins: number of bins in the cycle.

@@ -219,9 +219,11 @@ def _eligible_or_raise(ctx: PlacementContext, eligible: NDArray[np.bool_], what:
 
 @register_policy("pre_clover")
 class PreClover:
-    """The legacy layout: every request served by the first available site in ``policy.sites``,
-    copies on the first ``replicas`` available sites in that order (e.g. virginia, singapore).
-    Residency is not considered."""
+    """The legacy layout: the first available site in ``policy.sites`` serves every request.
+
+    Copies go on the first ``replicas`` available sites in that order (e.g. virginia,
+    singapore). Residency is not considered.
+    """
 
     name = "pre_clover"
 
@@ -240,10 +242,12 @@ class PreClover:
 
 @register_policy("clover")
 class Clover:
-    """Project Clover: data on EEA sites only, copies spread in proportion to contracted IT MW on
-    distinct sites. Requests are split the same way; while the EEA sites together cannot carry
+    """Project Clover: data on EEA sites only.
+
+    Copies are spread in proportion to contracted IT MW on distinct sites. Requests are split the same way; while the EEA sites together cannot carry
     the peak demand (``ctx.compute_mw``), each runs at its contracted power and the rest stays
-    where it was served before (the interim enclave), so no site is driven past its contract."""
+    where it was served before (the interim enclave), so no site is driven past its contract.
+    """
 
     name = "clover"
 
@@ -266,8 +270,10 @@ class Clover:
 
 @register_policy("nearest_eea")
 class NearestEEA:
-    """Each country served by its nearest available EEA site (by modelled RTT); copies on the
-    nearest ``replicas`` EEA sites. Capacity is not considered (overload shows in the KPIs)."""
+    """Each country served by its nearest available EEA site (by modelled RTT).
+
+    Copies go on the nearest ``replicas`` EEA sites. Capacity is not considered (overload shows in the KPIs).
+    """
 
     name = "nearest_eea"
 

@@ -1,0 +1,1 @@
+"""Bundled reference tables (CSV with a source per row) and the Natural Earth outline of Europe."""

@@ -1,8 +1,10 @@
-"""Shared visual style for clover-sim charts.
+"""Shared visual style for clover-sim charts, and the figure every chart starts from.
 
 One consistent, colourblind-friendly look (Okabe-Ito palette) across every
 chart: a fixed colour per site id, per placement policy and per cost
 category, plus :func:`apply_style` for fonts, grid and spines.
+:func:`new_figure` gives a figure on its own Agg canvas (headless, no pyplot
+state) and :func:`check_frame` the error every chart raises for a bad table.
 
 Unknown names get a deterministic fallback colour (derived from a stable hash
 of the name, not Python's randomised ``hash``), so the same unknown id is
@@ -16,7 +18,10 @@ from __future__ import annotations
 import hashlib
 from typing import Literal
 
+import pandas as pd
 from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 
 # Okabe-Ito palette (Okabe & Ito 2008), safe for the common colour-vision
 # deficiencies. Yellow is used sparingly because it is weak on white.
@@ -75,6 +80,38 @@ LABEL_SIZE = 10
 TICK_SIZE = 9
 LEGEND_SIZE = 9
 GRID_COLOR = "#DDDDDD"
+
+
+def new_figure(figsize: tuple[float, float]) -> Figure:
+    """A figure with constrained layout on its own Agg canvas (no pyplot state).
+
+    Args:
+        figsize: (width, height) in inches.
+
+    Returns:
+        The empty figure.
+    """
+    fig = Figure(figsize=figsize, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def check_frame(df: pd.DataFrame, name: str, columns: tuple[str, ...]) -> None:
+    """Raise ValueError if ``df`` is empty or lacks required columns.
+
+    Args:
+        df: the table a chart is drawn from.
+        name: its name in the message.
+        columns: the columns the chart needs.
+
+    Raises:
+        ValueError: naming the missing columns, or saying the table is empty.
+    """
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise ValueError(f"{name} is missing column(s) {missing}; expected {list(columns)}")
+    if df.empty:
+        raise ValueError(f"{name} is empty: need at least one row with columns {list(columns)}")
 
 
 def _normalise(name: str) -> str:

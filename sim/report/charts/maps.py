@@ -28,8 +28,8 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import FancyArrowPatch, Polygon
 
 from sim import reference
-from sim.report.charts import _new_figure, _num
-from sim.report.style import apply_style, site_color
+from sim.report.charts.style import apply_style, new_figure, site_color
+from sim.report.format import format_number
 
 __all__ = ["europe_outline", "europe_map_chart", "request_weighted_rtt", "OFF_MAP_POINTS"]
 
@@ -163,8 +163,8 @@ def europe_map_chart(
 
     if title is None:
         slowest = str(rtt.idxmax())
-        title = (f"Median country round trip {_num(float(rtt.median()))} ms; "
-                 f"slowest {slowest} at {_num(float(rtt.max()))} ms")
+        title = (f"Median country round trip {format_number(float(rtt.median()))} ms; "
+                 f"slowest {slowest} at {format_number(float(rtt.max()))} ms")
     if subject:
         title = f"{subject}: {title}"
     placed: list[tuple[float, float]] = []
@@ -175,7 +175,7 @@ def europe_map_chart(
         placed.append((x, y))
         return 5.0 - 14.0 * near
 
-    fig = _new_figure((10, 8))
+    fig = new_figure((10, 8))
     ax = fig.add_subplot()
     ax.set_facecolor("#EAF2F8")
     drawn: set[str] = set()
@@ -221,7 +221,7 @@ def europe_map_chart(
         kinds_drawn: list[str] = []
         for row in agg.itertuples(index=False):
             a, b = _endpoint(str(row.source), sites), _endpoint(str(row.destination), sites)
-            label = f"{row.source} \u2192 {row.destination}: {_num(float(row.tb_per_year))} TB/yr ({row.kind})"
+            label = f"{row.source} \u2192 {row.destination}: {format_number(float(row.tb_per_year))} TB/yr ({row.kind})"
             if a is None or b is None:
                 off_map_notes.append(label)
                 continue
@@ -238,7 +238,7 @@ def europe_map_chart(
                                     linewidth=width, alpha=0.85, zorder=4, shrinkA=4, shrinkB=4)
             ax.add_patch(arrow)
             mx, my = _xy((pa[0] + pb[0]) / 2, (pa[1] + pb[1]) / 2)
-            ax.annotate(f"{_num(float(row.tb_per_year))} TB/yr", (mx, my), fontsize=7, color=color,
+            ax.annotate(f"{format_number(float(row.tb_per_year))} TB/yr", (mx, my), fontsize=7, color=color,
                         ha="center", va="bottom", zorder=6,
                         bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.7})
             if row.kind not in kinds_drawn:

@@ -1,8 +1,9 @@
-"""Report charts: pandas DataFrame in, matplotlib ``Figure`` out.
+"""The charts of one run: pandas DataFrame in, matplotlib ``Figure`` out.
 
-Every function builds a :class:`matplotlib.figure.Figure` with the
-object-oriented API and an Agg canvas, so it works headless and never touches
-pyplot state. Nothing is shown or written; the caller saves, e.g.
+Stored data per site over time, yearly cost per site and category, round trip per country and
+gateway reviewer utilisation by hour; :mod:`sim.report.charts` exports them. Every function builds
+a :class:`matplotlib.figure.Figure` with the object-oriented API and an Agg canvas, so it works
+headless and never touches pyplot state. Nothing is shown or written; the caller saves, e.g.
 ``fig.savefig("stored.png", dpi=150)``.
 
 Default titles state the finding, computed from the data, so a reader gets
@@ -14,54 +15,26 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from matplotlib.artist import Artist
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from sim.report.style import (
+from sim.report.charts.style import (
     CATEGORY_COLORS,
     SITE_COLORS,
     apply_style,
     category_color,
+    check_frame,
+    new_figure,
     ordered,
     site_color,
 )
+from sim.report.format import format_eur, format_number
 
 TB_PER_PB = 1000.0
 EUR_PER_MILLION = 1e6
 
 __all__ = ["stored_by_site_chart", "cost_by_site_chart", "rtt_by_country_chart", "reviewer_utilisation_chart"]
-
-
-def _new_figure(figsize: tuple[float, float]) -> Figure:
-    fig = Figure(figsize=figsize, layout="constrained")
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def _check_frame(df: pd.DataFrame, name: str, columns: tuple[str, ...]) -> None:
-    """Raise ValueError if ``df`` is empty or lacks required columns."""
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise ValueError(f"{name} is missing column(s) {missing}; expected {list(columns)}")
-    if df.empty:
-        raise ValueError(f"{name} is empty: need at least one row with columns {list(columns)}")
-
-
-def _num(x: float) -> str:
-    """Format a number with about three significant figures, no exponent."""
-    if abs(x) >= 100:
-        return f"{x:,.0f}"
-    text = f"{x:.1f}" if abs(x) >= 10 else f"{x:.2f}"
-    return text.rstrip("0").rstrip(".")
-
-
-def _eur(x: float) -> str:
-    """Format EUR amounts as 'EUR 1.13 bn' or 'EUR 850 m'."""
-    if abs(x) >= 1e9:
-        return f"EUR {_num(x / 1e9)} bn"
-    return f"EUR {_num(x / 1e6)} m"
 
 
 def stored_by_site_chart(
@@ -91,7 +64,7 @@ def stored_by_site_chart(
     Raises:
         ValueError: If ``placement`` is empty or lacks a required column.
     """
-    _check_frame(placement, "placement", ("time", "site", "data_class", "stored_tb"))
+    check_frame(placement, "placement", ("time", "site", "data_class", "stored_tb"))
     df = placement.assign(
         time=pd.to_datetime(placement["time"], utc=True).dt.tz_localize(None),
         stored_pb=placement["stored_tb"].astype(float) / TB_PER_PB,
@@ -108,11 +81,11 @@ def stored_by_site_chart(
         if total > 0:
             top = str(last.idxmax())
             share = 100 * last[top] / total
-            title = f"Stored data reaches {_num(total)} PB, {share:.0f} % in {top}"
+            title = f"Stored data reaches {format_number(total)} PB, {share:.0f} % in {top}"
         else:
             title = "No data stored at the last time point"
 
-    fig = _new_figure((8, 4.5))
+    fig = new_figure((8, 4.5))
     ax = fig.add_subplot()
     ax.stackplot(
         wide.index.to_numpy(),
@@ -176,7 +149,7 @@ def cost_by_site_chart(
         ValueError: If ``costs`` is empty or lacks a required column, or the
             reference is not positive.
     """
-    _check_frame(costs, "costs", ("site", "category", "eur_per_year"))
+    check_frame(costs, "costs", ("site", "category", "eur_per_year"))
     if not reference_eur_per_year > 0:
         raise ValueError(f"reference_eur_per_year must be positive, got {reference_eur_per_year}")
     if (costs["site"] == "total").any():
@@ -192,15 +165,15 @@ def cost_by_site_chart(
     total_eur = float(wide.loc["total"].sum()) * EUR_PER_MILLION
     if title is None:
         diff = (total_eur - reference_eur_per_year) / reference_eur_per_year
-        ref = _eur(reference_eur_per_year)
+        ref = format_eur(reference_eur_per_year)
         if round(abs(diff) * 100) == 0:
             comparison = f"in line with the reference {ref}"
         else:
             side = "below" if diff < 0 else "above"
             comparison = f"{abs(diff) * 100:.0f} % {side} the reference {ref}"
-        title = f"Total {_eur(total_eur)} a year, {comparison}"
+        title = f"Total {format_eur(total_eur)} a year, {comparison}"
 
-    fig = _new_figure((9, 5))
+    fig = new_figure((9, 5))
     ax = fig.add_subplot()
     x = np.arange(len(wide.index))
     bottom = np.zeros(len(x))
@@ -258,7 +231,7 @@ def rtt_by_country_chart(
         ValueError: If ``latency`` is empty, lacks a required column, or a
             country has a zero total share; or if ``fibre_min`` lacks a column.
     """
-    _check_frame(latency, "latency", ("country", "site", "rtt_ms", "share_of_requests"))
+    check_frame(latency, "latency", ("country", "site", "rtt_ms", "share_of_requests"))
     df = latency.assign(
         weighted=latency["rtt_ms"].astype(float) * latency["share_of_requests"].astype(float)
     )
@@ -277,11 +250,11 @@ def rtt_by_country_chart(
 
     if title is None:
         title = (
-            f"Median country round trip {_num(float(mean_rtt.median()))} ms; "
-            f"slowest {countries[-1]} at {_num(float(mean_rtt.iloc[-1]))} ms"
+            f"Median country round trip {format_number(float(mean_rtt.median()))} ms; "
+            f"slowest {countries[-1]} at {format_number(float(mean_rtt.iloc[-1]))} ms"
         )
 
-    fig = _new_figure((max(6.0, 0.35 * len(countries) + 2.5), 4.5))
+    fig = new_figure((max(6.0, 0.35 * len(countries) + 2.5), 4.5))
     ax = fig.add_subplot()
     x = np.arange(len(countries))
     ax.bar(x, mean_rtt.to_numpy(), width=0.7, color=[site_color(s) for s in main_site])
@@ -309,7 +282,6 @@ def rtt_by_country_chart(
     return fig
 
 
-
 def reviewer_utilisation_chart(utilisation: pd.DataFrame, *, title: str | None = None) -> Figure:
     """Gateway reviewer utilisation by hour of day (UTC): busy over staffed reviewer time.
 
@@ -324,12 +296,12 @@ def reviewer_utilisation_chart(utilisation: pd.DataFrame, *, title: str | None =
     Raises:
         ValueError: If the frame is empty or lacks a column.
     """
-    _check_frame(utilisation, "utilisation", ("hour", "utilisation"))
+    check_frame(utilisation, "utilisation", ("hour", "utilisation"))
     by_hour = utilisation.groupby("hour")["utilisation"].mean().reindex(range(24))
     if title is None:
         top = int(by_hour.idxmax())
         title = f"Reviewers busiest at {top:02d}:00 UTC ({100 * by_hour.max():.0f} % of staffed time)"
-    fig = _new_figure((8, 3.8))
+    fig = new_figure((8, 3.8))
     ax = fig.add_subplot()
     ax.bar(by_hour.index, 100 * by_hour.fillna(0.0).to_numpy(), color=CATEGORY_COLORS.get("gateway", "#999999"))
     ax.axhline(100, color="black", linestyle="--", linewidth=1.0)

@@ -1,9 +1,11 @@
 """Charts of the leadership report that the per-run charts in :mod:`sim.report.charts` lack.
 
-Same conventions as :mod:`sim.report.charts`: pandas / plain data in, a matplotlib
-:class:`~matplotlib.figure.Figure` out (object-oriented API, Agg canvas, no pyplot state), titles
-that state the finding computed from the data, units on every axis, colours from
-:mod:`sim.report.style` (fixed per site, per placement policy, per cost category).
+KPIs of several runs side by side, what leaves the EEA, cost per calendar year, carbon per site
+and the gateway's access-request waits against their SLA. Same conventions as
+:mod:`sim.report.charts`: pandas / plain data in, a matplotlib :class:`~matplotlib.figure.Figure`
+out (object-oriented API, Agg canvas, no pyplot state), titles that state the finding computed
+from the data, units on every axis, colours from :mod:`sim.report.charts.style` (fixed per site,
+per placement policy, per cost category), numbers written by :mod:`sim.report.format`.
 
 Units: EUR per year (shown in EUR million or billion), TB per year, tonnes CO2 per year (shown in
 kt), waits in minutes.
@@ -19,19 +21,21 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.ticker import StrMethodFormatter
 from matplotlib.patches import Patch
+from matplotlib.ticker import StrMethodFormatter
 
-from sim.report.charts import _eur, _new_figure, _num
-from sim.report.style import (
+from sim.report.charts.style import (
     FALLBACK_COLORS,
     SITE_COLORS,
     apply_style,
     fallback_color,
+    new_figure,
     ordered,
     policy_color,
     site_color,
 )
+from sim.report.format import TICK_THOUSANDS, format_count, format_duration, format_eur, format_number
+from sim.results import kpis
 
 __all__ = [
     "KpiValue",
@@ -67,20 +71,32 @@ class KpiValue:
     high: float | None
 
 
-#: KPI name -> (panel title, axis label, scale applied to the value before plotting).
-KPI_AXES: dict[str, tuple[str, str, float]] = {
-    "cost_eur_per_year": ("Cost", "EUR billion per year", 1e-9),
-    "energy_mwh_per_year": ("Energy", "GWh per year", 1e-3),
-    "co2_t_per_year": ("Carbon", "kt CO2 per year", 1e-3),
-    "stored_pb_total": ("Stored data", "PB", 1.0),
-    "eea_residency_share": ("EEA-only data in the EEA", "% of bytes", 100.0),
-    "transfer_tb_out_of_eea_per_year": ("Leaves the EEA", "TB per year", 1.0),
-    "user_rtt_ms_p50": ("User RTT p50", "ms", 1.0),
-    "user_rtt_ms_p95": ("User RTT p95", "ms", 1.0),
-    "gateway_wait_s_p95": ("Gateway wait p95", "hours", 1 / 3600),
-    "gateway_sla_breach_share": ("Gateway SLA breaches", "% of access requests", 100.0),
-    "reviewer_utilisation": ("Reviewer utilisation", "% of staffed time", 100.0),
+#: The KPIs the comparison chart can show, in panel order: name -> (axis label, scale applied to
+#: the value before plotting). Panel titles are the labels of the KPI catalogue (sim.results.kpis).
+KPI_AXES: dict[str, tuple[str, float]] = {
+    "cost_eur_per_year": ("EUR billion per year", 1e-9),
+    "energy_mwh_per_year": ("GWh per year", 1e-3),
+    "co2_t_per_year": ("kt CO2 per year", 1e-3),
+    "stored_pb_total": ("PB", 1.0),
+    "eea_residency_share": ("% of bytes", 100.0),
+    "transfer_tb_out_of_eea_per_year": ("TB per year", 1.0),
+    "user_rtt_ms_p50": ("ms", 1.0),
+    "user_rtt_ms_p95": ("ms", 1.0),
+    "gateway_wait_s_p95": ("hours", 1 / 3600),
+    "gateway_sla_breach_share": ("% of access requests", 100.0),
+    "reviewer_utilisation": ("% of staffed time", 100.0),
 }
+
+
+def _two_lines(text: str, width: int = 26) -> str:
+    """``text`` on one line if it fits in ``width`` characters, else on two lines of similar length."""
+    if len(text) <= width:
+        return text
+    for w in range((len(text) + 1) // 2, len(text)):
+        lines = textwrap.wrap(text, w)
+        if len(lines) <= 2:
+            return "\n".join(lines)
+    return text
 
 
 def kpi_comparison_chart(
@@ -114,12 +130,12 @@ def kpi_comparison_chart(
     names = list(values)
     ncols = 4 if len(names) > 4 else max(1, len(names))
     nrows = int(np.ceil(len(names) / ncols))
-    fig = _new_figure((2.6 * ncols + 0.6, 2.5 * nrows + 1.0))
+    fig = new_figure((2.6 * ncols + 0.6, 2.5 * nrows + 1.0))
     axes = fig.subplots(nrows, ncols, squeeze=False)
     x = np.arange(len(runs))
     colors = [policy_color(p) for p in policies]
     for ax, name in zip(axes.ravel(), names, strict=False):
-        label, unit, scale = KPI_AXES[name]
+        unit, scale = KPI_AXES[name]
         vals = values[name]
         if len(vals) != len(runs):
             raise ValueError(f"KPI {name} has {len(vals)} values for {len(runs)} runs")
@@ -134,12 +150,12 @@ def kpi_comparison_chart(
             if np.isnan(m):
                 ax.annotate("n/a", (xi, 0), ha="center", va="bottom", fontsize=8)
         ax.set_xticks(x, list(runs), rotation=25, ha="right", rotation_mode="anchor")
-        ax.set_title(label, loc="left")
+        ax.set_title(_two_lines(kpis.label(name)), loc="left")
         ax.set_ylabel(unit)
         ax.set_xlabel("Scenario")
         ax.set_ylim(bottom=0)
         if np.nanmax(np.r_[mean, high, 0.0]) >= 1000:
-            ax.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
+            ax.yaxis.set_major_formatter(StrMethodFormatter(TICK_THOUSANDS))
         apply_style(ax)
         ax.title.set_fontsize(10)
         ax.xaxis.label.set_visible(False)
@@ -179,8 +195,8 @@ def transfers_out_chart(table: pd.DataFrame, *, title: str | None = None) -> Fig
     if title is None:
         top = str(wide.sum(axis=1).idxmax())
         share = 100 * float(wide.sum(axis=1).max()) / total if total > 0 else 0.0
-        title = f"{_num(total)} TB a year leaves the EEA, {share:.0f} % of it to {top}"
-    fig = _new_figure((8, max(2.6, 0.5 * len(wide.index) + 1.8)))
+        title = f"{format_number(total)} TB a year leaves the EEA, {share:.0f} % of it to {top}"
+    fig = new_figure((8, max(2.6, 0.5 * len(wide.index) + 1.8)))
     ax = fig.add_subplot()
     y = np.arange(len(wide.index))
     left = np.zeros(len(y))
@@ -193,7 +209,7 @@ def transfers_out_chart(table: pd.DataFrame, *, title: str | None = None) -> Fig
     ax.set_ylabel("Destination")
     ax.set_xlim(0, max(left.max(), 1e-9) * 1.05)
     if left.max() >= 1000:
-        ax.xaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
+        ax.xaxis.set_major_formatter(StrMethodFormatter(TICK_THOUSANDS))
     ax.set_title(title, loc="left")
     ax.legend(title="Data class", loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     apply_style(ax, grid_axis="x")
@@ -231,8 +247,8 @@ def cost_by_year_chart(
     totals = wide.sum(axis=1)
     if title is None:
         peak = int(totals.idxmax())
-        title = f"Spending peaks in {peak} at {_eur(float(totals.max()) * 1e6)}"
-    fig = _new_figure((8, 4.5))
+        title = f"Spending peaks in {peak} at {format_eur(float(totals.max()) * 1e6)}"
+    fig = new_figure((8, 4.5))
     ax = fig.add_subplot()
     x = np.arange(len(wide.index))
     bottom = np.zeros(len(x))
@@ -241,7 +257,7 @@ def cost_by_year_chart(
         ax.bar(x, v, bottom=bottom, width=0.7, color=site_color(s), label=s, edgecolor="white")
         bottom += v
     ref = ax.axhline(reference_eur_per_year / 1e6, color="black", linestyle="--", linewidth=1.2,
-                     label=f"Reference {_eur(reference_eur_per_year)}/yr")
+                     label=f"Reference {format_eur(reference_eur_per_year)}/yr")
     ax.set_xticks(x, [str(y) for y in wide.index])
     ax.set_xlabel("Calendar year (partial years as simulated)")
     ax.set_ylabel("Cost (EUR million in the year)")
@@ -275,14 +291,14 @@ def carbon_by_site_chart(per_run: Mapping[str, Mapping[str, float]], *, title: s
     if title is None:
         first = kt[0]
         top = sites[int(first.argmax())] if first.sum() > 0 else None
-        title = f"{runs[0]} emits {_num(totals[0])} kt CO2 a year"
+        title = f"{runs[0]} emits {format_number(totals[0])} kt CO2 a year"
         if top is not None:
             title += f", {100 * first.max() / totals[0]:.0f} % of it in {top}"
         if len(runs) > 1:
-            title += "; " + ", ".join(f"{r} {_num(t)} kt" for r, t in zip(runs[1:], totals[1:], strict=True))
+            title += "; " + ", ".join(f"{r} {format_number(t)} kt" for r, t in zip(runs[1:], totals[1:], strict=True))
     width = max(6.5, 1.2 * len(runs) + 4.5)
     title = "\n".join(textwrap.wrap(title, int(width * 8)))
-    fig = _new_figure((width, 4.4))
+    fig = new_figure((width, 4.4))
     ax = fig.add_subplot()
     x = np.arange(len(runs))
     bottom = np.zeros(len(runs))
@@ -342,7 +358,7 @@ def gateway_wait_chart(
     cls = df["class"].astype(str).to_numpy()
     if title is None:
         p95 = float(np.quantile(waits, 0.95))
-        text = f"95 % of access requests wait under {_duration(p95)}"
+        text = f"95 % of access requests wait under {format_duration(p95)}"
         limits = np.array([sla.get(c, np.nan) for c in cls])
         known = np.isfinite(limits)
         if known.any():
@@ -351,7 +367,7 @@ def gateway_wait_chart(
         title = text
     if subject:
         title = f"{subject}: {title}"
-    fig = _new_figure((8, 4.5))
+    fig = new_figure((8, 4.5))
     ax = fig.add_subplot()
     probs = np.linspace(0.0, 1.0, 401)
     handles = []
@@ -359,11 +375,11 @@ def gateway_wait_chart(
         w = waits[cls == c] / 60.0
         q = np.quantile(w, probs)
         (line,) = ax.step(q, probs * 100, where="post", color=colors[c], linewidth=1.8,
-                          label=f"{c} (n = {len(w):,})")
+                          label=f"{c} (n = {format_count(len(w))})")
         handles.append(line)
         if c in sla and np.isfinite(sla[c]):
             ax.axvline(sla[c] / 60.0, color=colors[c], linestyle=":", linewidth=1.5)
-            handles.append(Line2D([], [], color=colors[c], linestyle=":", label=f"SLA {c}: {_duration(sla[c])}"))
+            handles.append(Line2D([], [], color=colors[c], linestyle=":", label=f"SLA {c}: {format_duration(sla[c])}"))
     ax.set_xscale("symlog", linthresh=1.0)
     ax.set_xlim(left=0)
     ax.set_ylim(0, 100)
@@ -374,13 +390,3 @@ def gateway_wait_chart(
     apply_style(ax, grid_axis="both")
     return fig
 
-
-def _duration(seconds: float) -> str:
-    """'42 s', '12 min', '3.5 h' or '2.1 days'."""
-    if seconds < 60:
-        return f"{seconds:.0f} s"
-    if seconds < 3600:
-        return f"{seconds / 60:.0f} min"
-    if seconds < 2 * 86400:
-        return f"{_num(seconds / 3600)} h"
-    return f"{_num(seconds / 86400)} days"

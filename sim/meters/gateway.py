@@ -1,0 +1,129 @@
+"""The record of one gateway run: every access and transfer request, and the reviewers' hours.
+
+The gateway model (:mod:`sim.model.gateway`) writes one :class:`GatewayRun`; results
+(:mod:`sim.results.gateway`) derive KPIs and tables from it by pure functions. Times are seconds
+of simulation time (0 = ``start_utc``), volumes GB, hour bins hours of the week in UTC
+(0 = Monday 00:00-01:00 UTC). The integer codes of the record are defined here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+
+import numpy as np
+
+__all__ = [
+    "ACCESS",
+    "APPROVED",
+    "BLOCKED",
+    "DENIED",
+    "KIND_NAMES",
+    "OUTCOME_NAMES",
+    "RESUBMITTED",
+    "STAGE_NAMES",
+    "TRANSFER",
+    "GatewayRun",
+]
+
+#: ``kind`` codes: an employee's access request, a transfer job leaving the EEA.
+ACCESS, TRANSFER = 0, 1
+KIND_NAMES = ("access", "transfer")
+#: ``outcome`` codes (a denied request that is resubmitted is ``RESUBMITTED``).
+APPROVED, DENIED, BLOCKED, RESUBMITTED = 0, 1, 2, 3
+OUTCOME_NAMES = ("approved", "denied", "blocked", "resubmitted")
+#: The gateway's stages in route order; the keys of ``GatewayRun.offered_load``.
+STAGE_NAMES = ("automatic check", "human review", "transfer inspection", "third-party monitoring")
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class GatewayRun:
+    """Per-request record of one gateway run.
+
+    Rows are requests in request-number order: original requests by arrival time, then
+    resubmissions level by level (``parent`` is the row of the denied request they repeat,
+    -1 for originals). A denied request drawn to be resubmitted always has its row, but if
+    the resubmission would arrive at or after the horizon it is not simulated: its
+    ``arrival_s`` and results are NaN (``simulated`` is False) and statistics and tables
+    leave it out. Every simulated request is followed to completion.
+    Codes: ``kind`` indexes ``KIND_NAMES``; ``outcome`` indexes ``OUTCOME_NAMES``;
+    ``priority``, ``region``, ``data_class``, ``destination`` index the matching
+    ``*_names`` (-1 where not applicable). Hour bins are hours of the week in UTC
+    (0 = Monday 00:00-01:00 UTC) over [warmup_s, horizon_s).
+
+    Attributes:
+        arrival_s: arrival time, s (NaN: not simulated).
+        kind, priority, region, data_class, destination: codes per request.
+        wait_s: total queueing time over the gateway stages, s.
+        review_wait_s: queueing time at human review, s (NaN if not reviewed).
+        service_s: total service time, s.
+        done_s: completion time, s.
+        outcome: outcome code per request.
+        reviewed: whether the request went to human review.
+        size_gb: transfer size before pseudonymisation (0 for access requests), GB.
+        crossed_gb: what crosses the border if approved, GB.
+        parent: row of the request a resubmission repeats, -1 for originals.
+        class_names, region_names, data_class_names, destination_names: code labels.
+        sla_s_by_class: SLA on the wait per priority class, s.
+        busy_s_by_week_hour: (168,) reviewer busy seconds per UTC hour of the week.
+        capacity_s_by_week_hour: (168,) reviewers on duty x seconds per UTC hour of the week.
+        offered_load: work brought / server-seconds available per stage over [0, horizon_s).
+        unstable: a stage's offered load reached its capacity, or requests never completed.
+        message: what is unstable, for the reader ("" if nothing).
+        horizon_s, warmup_s: the simulated and the not-counted spans, s.
+        start_utc: calendar time of simulation time 0.
+        transfer_policy, method: as given to ``simulate_gateway``.
+        gateway_on: False when nothing went through a gateway (open policy or disabled).
+        week_offset_s: seconds from Monday 00:00 UTC to ``start_utc``.
+    """
+
+    arrival_s: np.ndarray
+    kind: np.ndarray
+    priority: np.ndarray
+    region: np.ndarray
+    data_class: np.ndarray
+    destination: np.ndarray
+    wait_s: np.ndarray
+    review_wait_s: np.ndarray
+    service_s: np.ndarray
+    done_s: np.ndarray
+    outcome: np.ndarray
+    reviewed: np.ndarray
+    size_gb: np.ndarray
+    crossed_gb: np.ndarray
+    parent: np.ndarray
+    class_names: tuple[str, ...]
+    region_names: tuple[str, ...]
+    data_class_names: tuple[str, ...]
+    destination_names: tuple[str, ...]
+    sla_s_by_class: np.ndarray
+    busy_s_by_week_hour: np.ndarray
+    capacity_s_by_week_hour: np.ndarray
+    offered_load: dict[str, float]
+    unstable: bool
+    message: str
+    horizon_s: float
+    warmup_s: float
+    start_utc: _dt.datetime
+    transfer_policy: str
+    method: str
+    gateway_on: bool
+    week_offset_s: float
+
+    KIND_NAMES = KIND_NAMES
+    OUTCOME_NAMES = OUTCOME_NAMES
+
+    @property
+    def simulated(self) -> np.ndarray:
+        """Rows that arrived before the horizon and were simulated."""
+        return ~np.isnan(self.arrival_s)
+
+    @property
+    def reviewer_busy_s_by_hour(self) -> np.ndarray:
+        """Reviewer busy seconds per hour of day (UTC, 0..23)."""
+        return self.busy_s_by_week_hour.reshape(7, 24).sum(axis=0)
+
+    @property
+    def reviewer_capacity_s_by_hour(self) -> np.ndarray:
+        """Reviewer capacity (reviewers on duty x seconds) per hour of day (UTC, 0..23)."""
+        return self.capacity_s_by_week_hour.reshape(7, 24).sum(axis=0)
