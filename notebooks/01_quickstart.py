@@ -48,15 +48,7 @@ from IPython.display import Markdown, display
 import sim
 from sim.report import charts
 
-
-def _number(x: float) -> str:
-    """Big numbers with thousands separators, small ones with 4 significant digits."""
-    if abs(x) < 1e-9:
-        return "0"
-    return f"{x:,.0f}" if abs(x) >= 1e4 else f"{x:.4g}"
-
-
-pd.set_option("display.float_format", _number)
+pd.set_option("display.float_format", sim.format_number)  # the project's one number format
 pd.set_option("display.width", 140)
 pd.set_option("display.max_columns", 30)
 

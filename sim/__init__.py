@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from sim.model.gateway import simulate_gateway, staff_for_target
     from sim.report.experiment_files import run_sweep
     from sim.report.files import milestones, write_results
+    from sim.report.format import format_number
     from sim.report.leadership import make_report
     from sim.results import kpis
     from sim.results.gateway import gateway_kpis, gateway_requests_frame, reviewer_utilisation_by_hour
@@ -68,6 +69,7 @@ __all__ = [
     "mmc_mean_wait",
     "mmc_wait_quantile",
     "erlang_c_min_servers",
+    "format_number",
     "gateway_kpis",
     "run_replication",
     "gateway_requests_frame",
@@ -96,6 +98,7 @@ _LAZY = {
     "mmc_mean_wait": "sim.theory.queueing",
     "mmc_wait_quantile": "sim.theory.queueing",
     "erlang_c_min_servers": "sim.theory.queueing",
+    "format_number": "sim.report.format",
     "gateway_kpis": "sim.results.gateway",
     "gateway_requests_frame": "sim.results.gateway",
     "reviewer_utilisation_by_hour": "sim.results.gateway",

@@ -11,7 +11,10 @@ from pathlib import Path
 
 from sim.report.format import format_value  # the one set of number formatters (standard library only)
 
-__all__ = ["InputError", "check_out_dir", "add_overrides", "format_value"]
+__all__ = ["EXIT_OK", "EXIT_INTERNAL", "EXIT_INPUT", "InputError", "check_out_dir", "add_overrides", "format_value"]
+
+#: Exit codes of every command: success, internal error, bad input (one line, nothing written).
+EXIT_OK, EXIT_INTERNAL, EXIT_INPUT = 0, 1, 2
 
 
 class InputError(Exception):

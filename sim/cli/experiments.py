@@ -17,12 +17,12 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
-from sim.cli.common import add_overrides, check_out_dir, format_value
+from sim.cli.common import EXIT_OK, add_overrides, check_out_dir, format_value
 from sim.scenario import ScenarioError
 
 __all__ = ["register_cli", "cmd_compare", "cmd_sweep", "Progress"]
 
-EXIT_OK, EXIT_FAILED_RUNS = 0, 1
+EXIT_FAILED_RUNS = 1  # some runs failed (their errors are listed)
 
 
 class Progress:

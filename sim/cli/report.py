@@ -24,7 +24,7 @@ def register_cli(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPar
         subparsers: the object returned by ``ArgumentParser.add_subparsers``.
 
     Returns:
-        The ``report`` sub-parser (its handler is :func:`cmd_report`, also set as ``func``).
+        The ``report`` sub-parser (its ``handler`` is :func:`cmd_report`).
     """
     p = subparsers.add_parser(
         "report",
@@ -38,7 +38,7 @@ def register_cli(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPar
     p.add_argument("--scenarios", type=Path, default=Path("scenarios"),
                    help="folder of scenario TOML files whose comments document the figures (default scenarios)")
     p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
-    p.set_defaults(func=cmd_report)
+    p.set_defaults(handler=cmd_report)
     return p
 
 

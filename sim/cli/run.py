@@ -1,0 +1,174 @@
+"""The ``run``, ``validate`` and ``staff`` commands: one scenario, its results and its gateway staffing."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from sim.cli.common import EXIT_OK, InputError, add_overrides, check_out_dir, format_value
+from sim.results.kpis import RUN_TABLE_KPIS
+from sim.scenario import Scenario, ScenarioError, load_scenario
+
+__all__ = ["register_cli", "cmd_run", "cmd_validate", "cmd_staff"]
+
+
+def _scenario_args(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("scenario", type=Path, help="scenario TOML file")
+    add_overrides(sp)
+
+
+def register_cli(subparsers: Any) -> None:
+    """Add the ``run``, ``validate`` and ``staff`` sub-commands to the ``clover-sim`` parser."""
+    sub = subparsers
+    run = sub.add_parser("run", help="run a scenario and write results")
+    _scenario_args(run)
+    run.add_argument("--replications", type=int, default=1, help="independent replications (default 1)")
+    run.add_argument("--seed", type=int, default=None, help="root seed (default: the scenario's seed)")
+    run.add_argument("--out", type=Path, default=None, help="results folder (default results/<scenario name>)")
+    run.add_argument("--no-charts", action="store_true", help="skip the PNG charts")
+    run.add_argument("--no-requests", action="store_true",
+                     help="skip the per-request gateway table (large for multi-year runs)")
+
+    val = sub.add_parser("validate", help="check a scenario file without running it")
+    _scenario_args(val)
+
+    staff = sub.add_parser("staff", help="fewest gateway reviewers per shift that meet a p95 wait target")
+    _scenario_args(staff)
+    staff.add_argument("--p95-wait", required=True, type=_duration_s, metavar="DURATION",
+                       help="target for the 95th-percentile review wait, e.g. 30m, 2h, 900s")
+    staff.add_argument("--days", type=float, default=28.0,
+                       help="simulated days per trial (default 28: four whole weeks)")
+    staff.add_argument("--seed", type=int, default=None, help="seed of every trial (default: the scenario's seed)")
+    run.set_defaults(handler=cmd_run)
+    val.set_defaults(handler=cmd_validate)
+    staff.set_defaults(handler=cmd_staff)
+
+
+def _out_dir(out: Path | None, scenario: Scenario) -> Path:
+    """The results folder: ``--out`` checked, or results/<scenario name>."""
+    return check_out_dir(out if out is not None else Path("results") / scenario.name, marker="summary.json")
+
+
+def _print_kpis(results: object) -> None:
+    summary = results.summary()["kpis"]  # type: ignore[attr-defined]
+    order = [n for n in RUN_TABLE_KPIS if n in summary] + [n for n in summary if "." in n]
+    width = max(len(n) for n in order)
+    print(f"{'KPI':<{width}}  {'mean':>14}  {'95 % interval':>29}  unit")
+
+    def show(x: float | str | None) -> str:
+        return "-" if x is None else x if isinstance(x, str) else format_value(x)
+
+    for name in order:
+        row = summary[name]
+        ci = f"[{show(row['ci95_low'])}, {show(row['ci95_high'])}]"
+        print(f"{name:<{width}}  {show(row['mean']):>14}  {ci:>29}  {row['unit']}")
+
+
+def _duration_s(text: str) -> float:
+    """Parse 30m, 2h, 90s, 1.5h or a plain number of seconds."""
+    units = {"s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
+    text = text.strip().lower()
+    for suffix in sorted(units, key=len, reverse=True):
+        if text.endswith(suffix):
+            number, factor = text[: -len(suffix)], units[suffix]
+            break
+    else:
+        number, factor = text, 1.0
+    try:
+        value = float(number) * factor
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration such as 30m, 2h or 900s") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a positive duration")
+    return value
+
+
+def cmd_staff(args: argparse.Namespace) -> int:
+    """``clover-sim staff``: the fewest reviewers per shift that meet a p95 wait target."""
+    sc = load_scenario(args.scenario, args.overrides)
+    if not args.days > 0:
+        raise InputError(f"--days: must be > 0 (got {args.days})")
+    if not sc.gateway.enabled:
+        raise ScenarioError(str(args.scenario), "gateway.enabled", "the scenario has no gateway to staff")
+    from sim.model.gateway import staff_for_target
+
+    started = time.perf_counter()
+    try:
+        table = staff_for_target(
+            sc.gateway,
+            p95_wait_s=args.p95_wait,
+            start_utc=sc.start_utc,
+            horizon_s=args.days * 86400.0,
+            seed=sc.seed if args.seed is None else args.seed,
+            transfer_policy=sc.policy.transfer,
+        )
+    except ValueError as exc:
+        raise ScenarioError(str(args.scenario), "gateway", str(exc)) from None
+    elapsed = time.perf_counter() - started
+    print(
+        f"scenario {sc.name}: p95 review wait <= {args.p95_wait / 60:.0f} min, {args.days:g}-day trials, "
+        f"{elapsed:.1f} s"
+    )
+    print(f"{'shift':<12} {'reviewers':>9} {'Erlang C':>9} {'p95 wait':>10} {'utilisation':>12}")
+    for row in table.itertuples(index=False):
+        print(
+            f"{row.shift:<12} {row.reviewers:>9d} {row.erlang_c_reviewers:>9d} "
+            f"{row.p95_wait_s / 60:>8.1f} m {100 * row.utilisation:>11.0f} %"
+        )
+    fte = sc.gateway.model_copy(update={"shifts": [
+        s.model_copy(update={"reviewers": int(r)}) for s, r in zip(sc.gateway.effective_shifts(), table.reviewers, strict=True)
+    ], "reviewers": None, "staffing": "shifts"}).reviewer_fte()
+    print(f"reviewer FTE: {fte:.1f} (now {sc.gateway.reviewer_fte():.1f})")
+    return EXIT_OK
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """``clover-sim validate``: check a scenario file without running it."""
+    sc = load_scenario(args.scenario, args.overrides)
+    sites = ", ".join(sc.policy.sites)
+    print(f"{args.scenario}: ok (scenario {sc.name!r}, policy {sc.policy.placement} on {sites})")
+    return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """``clover-sim run``: simulate a scenario, write its results atomically, print the KPIs."""
+    if args.replications < 1:
+        raise InputError(f"--replications: must be >= 1 (got {args.replications})")
+    if args.seed is not None and args.seed < 0:
+        raise InputError(f"--seed: must be >= 0 (got {args.seed})")
+    sc = load_scenario(args.scenario, args.overrides)
+    out = _out_dir(args.out, sc)
+    started = time.perf_counter()
+    from sim.experiments.replicate import simulate  # heavy imports only once the input is known good
+    from sim.model.world import ModelInputError
+    from sim.report.files import write_results
+
+    bar = None
+    if sys.stderr.isatty() and args.replications > 1:  # quiet when not on a terminal
+        from tqdm import tqdm
+
+        bar = tqdm(total=args.replications, unit="replication", desc=sc.name, file=sys.stderr, leave=False)
+
+    def progress(done: int, total: int) -> None:
+        if bar is not None:
+            bar.update(1)
+
+    try:
+        results = simulate(sc, replications=args.replications, seed=args.seed, progress=progress)
+    except ModelInputError as exc:
+        raise ScenarioError(str(args.scenario), exc.field, exc.problem) from None
+    finally:
+        if bar is not None:
+            bar.close()
+    write_results(results, out, with_charts=not args.no_charts, with_requests=not args.no_requests)
+    elapsed = time.perf_counter() - started
+    print(f"scenario {sc.name}: {args.replications} replication(s), seed {results.seed}, {elapsed:.1f} s -> {out}")
+    _print_kpis(results)
+    for warning in results.warnings():
+        print(f"warning: {warning}", file=sys.stderr)
+    return EXIT_OK
+
+
