@@ -69,7 +69,8 @@ def replication_result(m: Meters, scenario: Scenario) -> ReplicationResult:
     """Turn one replication's meters into KPIs and tidy tables."""
     start = pd.Timestamp(scenario.time.start)
     load = costs.site_load(m, scenario)
-    cost = costs.cost_table(m, scenario, load)
+    by_year = costs.cost_by_year(m, scenario)
+    cost = costs.horizon_cost_table(m, scenario, by_year)
     endpoints = set(m.sites) | set(m.countries) | {d.export_destination for d in scenario.data_classes.values()}
     in_eea = {e: endpoint_in_eea(scenario, e) for e in endpoints}
     transfers = transfers_table(m, start, in_eea)
@@ -81,7 +82,7 @@ def replication_result(m: Meters, scenario: Scenario) -> ReplicationResult:
         "transfers": transfers,
         "latency": latency,
         "costs": cost,
-        "costs_by_year": costs.cost_by_year(m, scenario),
+        "costs_by_year": by_year,
         "residency": residency,
     }
 

@@ -156,6 +156,9 @@ class Site(_Model):
     outages: list[OutageWindow] = Field(default_factory=list, description="scheduled outages")
     mtbf_hours: float | None = Field(None, gt=0, description="mean time between random failures")
     mttr_hours: float | None = Field(None, gt=0, description="mean time to repair a random failure")
+    colocation_basis: Literal["contracted", "used"] | None = Field(
+        None, description="what colocation is billed on at this site; default: costs.colocation_basis"
+    )
 
     @model_validator(mode="after")
     def _mtbf_pair(self) -> Site:
@@ -273,6 +276,11 @@ class CostSpec(_Model):
     """Prices that turn metered quantities into EUR per year."""
 
     colocation_eur_per_kw_month: float = Field(ge=0)
+    colocation_basis: Literal["contracted", "used"] = Field(
+        "contracted",
+        description="colocation billed on the contracted IT MW (take-or-pay, the usual wholesale terms) "
+        "or on the provisioned fleet's kW (a tenant share of a shared fleet)",
+    )
     staff_eur_per_fte_year: float = Field(ge=0)
     programme_staff_fte: float = Field(0.0, ge=0, description="central data-security organisation")
     reference_eur_per_year: float = Field(reference.CLOVER_COST_EUR_PER_YEAR, gt=0)
