@@ -2,7 +2,10 @@
 
 Per site:
     energy      = sum over steps of IT kW x step hours x PUE x energy price, annualised
-    servers     = provisioned servers x server price / amortisation years
+    servers     = servers for the busiest metered step x server price / amortisation years
+    redundancy  = servers the sizing rule adds beyond those (``compute.redundancy``: N+1 by site,
+                  up to the contracted power, or a headroom share; none by default) x server price
+                  / amortisation years
     storage     = peak stored raw TB x price per TB / amortisation years
     colocation  = billed IT kW x EUR/kW-month x 12, billed on the contracted IT kW (take-or-pay,
                   ``costs.colocation_basis = "contracted"``, the default) or on the provisioned
@@ -33,7 +36,7 @@ from numpy.typing import NDArray
 
 from sim.meters import Meters
 from sim.reference.units import YEAR_S
-from sim.results.power import it_power_kw, provisioned_servers
+from sim.results.power import it_power_kw, provisioned_servers, required_busy_cores
 from sim.scenario import Scenario
 from sim.scenario.gateway import GatewayConfig
 
@@ -49,7 +52,8 @@ class SiteLoad:
     """IT load and energy of every site over a run.
 
     Attributes:
-        servers: (S,) provisioned servers.
+        servers: (S,) provisioned servers (the sizing rule included).
+        peak_servers: (S,) servers the busiest metered step alone needs.
         it_kw: (T, S) IT power per step.
         provisioned_kw: (S,) servers at full power plus storage at its peak.
         it_kwh: (S,) IT energy over the run.
@@ -58,6 +62,7 @@ class SiteLoad:
     """
 
     servers: NDArray[np.float64]
+    peak_servers: NDArray[np.float64]
     it_kw: NDArray[np.float64]
     provisioned_kw: NDArray[np.float64]
     it_kwh: NDArray[np.float64]
@@ -84,14 +89,17 @@ def site_load(m: Meters, scenario: Scenario, window: Window | None = None) -> Si
     """
     a, b = _window(m, window)
     busy = m.busy_cores[a:b]
-    servers = provisioned_servers(busy.max(axis=0), scenario.compute)
+    peak_servers = provisioned_servers(busy.max(axis=0), scenario.compute)
+    contracted_mw = np.array([scenario.sites[s].it_mw_contracted for s in m.sites])
+    required = required_busy_cores(m.nominal_busy_cores[a:b].max(axis=0), scenario.compute, contracted_mw)
+    servers = np.maximum(peak_servers, provisioned_servers(required, scenario.compute))
     stored_tb = m.stored_gb[a:b].sum(axis=1) / 1000.0  # (T, S)
     it_kw = it_power_kw(servers, busy, stored_tb, scenario.compute, scenario.storage)
     peak_tb = stored_tb.max(axis=0)
     provisioned_kw = (servers * scenario.compute.server_max_w + peak_tb * scenario.storage.w_per_tb) / 1000.0
     it_kwh = (it_kw * (m.dt_s[a:b] / 3600.0)[:, None]).sum(axis=0)
     pue = np.array([scenario.sites[s].pue for s in m.sites])
-    return SiteLoad(servers, it_kw, provisioned_kw, it_kwh, it_kwh * pue, peak_tb)
+    return SiteLoad(servers, peak_servers, it_kw, provisioned_kw, it_kwh, it_kwh * pue, peak_tb)
 
 
 def _network_gb_by_site(m: Meters, window: Window) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
@@ -135,6 +143,7 @@ def cost_table(
     rows: list[tuple[str, str, float, float, str]] = []
     inter_gb, egress_gb = _network_gb_by_site(m, window)
     online = _online_share(m, scenario, window)
+    server_eur = sc.compute.server_capex_eur / sc.compute.server_amortisation_years
     for i, site_id in enumerate(m.sites):
         site = sc.sites[site_id]
         kwh_year = float(annualise(load.facility_kwh[i], span_s))
@@ -145,11 +154,14 @@ def cost_table(
             (
                 site_id,
                 "servers",
-                load.servers[i] * sc.compute.server_capex_eur / sc.compute.server_amortisation_years * online[i],
-                float(load.servers[i]),
+                load.peak_servers[i] * server_eur * online[i],
+                float(load.peak_servers[i]),
                 "servers",
             )
         )
+        if sc.compute.redundancy != "none":
+            extra = float(load.servers[i] - load.peak_servers[i])
+            rows.append((site_id, "redundancy", extra * server_eur * online[i], extra, f"servers for {sc.compute.redundancy}"))
         rows.append(
             (
                 site_id,

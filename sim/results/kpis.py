@@ -132,6 +132,11 @@ _SPECS = (
        "Bytes still waiting to cross a link at the end of the run."),
     _k("residency_99_date", "date", "99 % of EEA-only data in the EEA by", "lower", "migration",
        "First day on which 99 % of the bytes of EEA-only classes are stored in the EEA."),
+    _k("storage_overflow_pb", "PB", "Data beyond storage capacity", "lower", "availability",
+       "Largest amount, over the run, that the sites together store beyond their storage capacity "
+       "(growth that outran the placement's plan); zero when everything fits."),
+    _k("storage_overflow_pb", "PB", "Data beyond storage capacity", "lower", "site",
+       "Largest amount the site stores beyond its storage capacity at any step.", per_site=True),
     _k("stored_pb", "PB", "Stored data", "neutral", "site",
        "Bytes stored at the site at the end of the run, all copies.", per_site=True),
     _k("cost_eur_per_year", "EUR/yr", "Yearly cost", "lower", "site",

@@ -89,8 +89,8 @@ def replication_result(m: Meters, scenario: Scenario) -> ReplicationResult:
     final = m.final_stock_gb  # (C, K, S)
     site_eea = np.array([in_eea[s] for s in m.sites])
     eea_only = np.array([scenario.data_classes[k].residency == "eea" for k in m.classes])
-    protected_total = final[:, eea_only, :].sum()
     protected_out = final[:, eea_only, :][:, :, ~site_eea].sum()
+    protected_in = final[:, eea_only, :][:, :, site_eea].sum()
     rtt = m.rtt_ms.ravel()
     weights = m.served_requests.ravel()
     co2 = costs.co2_t_per_year(m, scenario, load)
@@ -111,7 +111,7 @@ def replication_result(m: Meters, scenario: Scenario) -> ReplicationResult:
         "co2_t_per_year": KPI(float(co2.sum()), "t/yr"),
         "stored_pb_total": KPI(float(final.sum()) / 1e6, "PB"),
         "stored_pb_outside_eea": KPI(float(final[:, :, ~site_eea].sum()) / 1e6, "PB"),
-        "eea_residency_share": KPI(float(1.0 - protected_out / protected_total) if protected_total > 0 else 1.0, "share"),
+        "eea_residency_share": KPI(_share_inside(protected_in, protected_out), "share"),
         "transfer_tb_out_of_eea_per_year": KPI(leaving, "TB/yr"),
         "transfer_tb_blocked_per_year": KPI(blocked, "TB/yr"),
         "user_rtt_ms_p50": KPI(weighted_quantile(rtt, weights, 0.50), "ms"),
@@ -143,6 +143,8 @@ def replication_result(m: Meters, scenario: Scenario) -> ReplicationResult:
         float((residency["time"].iloc[reached[0]] - start) / pd.Timedelta(days=1)) if len(reached) else math.nan,
         "date",
     )
+    overflow_gb = _storage_overflow_gb(m, scenario)  # (T, S)
+    k["storage_overflow_pb"] = KPI(float(overflow_gb.sum(axis=1).max()) / 1e6, "PB")
     by_site = cost.groupby("site")["eur_per_year"].sum()
     peak_mw = load.it_kw.max(axis=0) / 1000.0
     for i, s in enumerate(m.sites):
@@ -151,6 +153,7 @@ def replication_result(m: Meters, scenario: Scenario) -> ReplicationResult:
         k[f"it_mw_peak.{s}"] = KPI(float(peak_mw[i]), "MW")
         k[f"it_mw_provisioned.{s}"] = KPI(float(load.provisioned_kw[i]) / 1000.0, "MW")
         k[f"co2_t_per_year.{s}"] = KPI(float(co2[i]), "t/yr")
+        k[f"storage_overflow_pb.{s}"] = KPI(float(overflow_gb[:, i].max()) / 1e6, "PB")
     return ReplicationResult(k, tables, _warnings(m, scenario, k))
 
 
@@ -177,6 +180,20 @@ def _through_gateway(transfers: pd.DataFrame, requests: pd.DataFrame) -> float:
     return float(jobs.loc[jobs["outcome"] == "blocked", "size_gb"].sum()) / 1000.0
 
 
+def _share_inside(inside: float, outside: float) -> float:
+    """The share inside: exactly 1 with nothing outside and exactly 0 with nothing inside."""
+    total = inside + outside
+    if total <= 0:
+        return 1.0
+    return float(1.0 - outside / total) if outside <= inside else float(inside / total)
+
+
+def _storage_overflow_gb(m: Meters, scenario: Scenario) -> np.ndarray:
+    """(T, S) bytes each site stores beyond its storage capacity at the end of each step, GB."""
+    cap_gb = np.array([scenario.sites[s].storage_pb_capacity * 1e6 for s in m.sites])
+    return np.clip(m.stored_gb.sum(axis=1) - cap_gb[None, :], 0.0, None)
+
+
 def _warnings(m: Meters, scenario: Scenario, k: dict[str, KPI]) -> tuple[str, ...]:
     """Conditions a planner must not miss.
 
@@ -190,6 +207,11 @@ def _warnings(m: Meters, scenario: Scenario, k: dict[str, KPI]) -> tuple[str, ..
         contracted = scenario.sites[s].it_mw_contracted
         if need > contracted * (1 + 1e-9):
             out.append(f"{s}: needs {need:.1f} MW of IT power, more than the {contracted:g} MW contracted")
+    for s in m.sites:
+        over = k[f"storage_overflow_pb.{s}"].value
+        if over > 0:
+            cap = scenario.sites[s].storage_pb_capacity
+            out.append(f"{s}: stores up to {over:,.1f} PB more than its {cap:g} PB storage capacity (storage_overflow_pb)")
     if m.pending_migration_gb > 0:
         out.append(f"migration: {m.pending_migration_gb / 1e6:,.1f} PB still waiting to cross a link at the end of the run")
     return tuple(out)

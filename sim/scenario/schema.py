@@ -256,6 +256,12 @@ class ComputeSpec(_Model):
     server_capex_eur: float = Field(ge=0)
     server_amortisation_years: float = Field(gt=0)
     target_utilisation: float = Field(gt=0, le=1)
+    redundancy: Literal["none", "n_plus_1", "headroom"] = Field(
+        "none",
+        description="fleet sizing rule: 'none' sizes each site for its busiest step; 'n_plus_1' lets the "
+        "other sites absorb any one site's peak; 'headroom' adds headroom_share to each site's peak",
+    )
+    headroom_share: float = Field(0.0, ge=0, le=2, description="extra fleet share with redundancy='headroom'")
 
     @model_validator(mode="after")
     def _power_order(self) -> ComputeSpec:

@@ -146,7 +146,7 @@ def test_mau_shares_add_to_the_total() -> None:
     sc = load_scenario(SCENARIOS / "clover.toml", ["time.horizon_days=2", "population.growth_per_year=0.0"])
     assert len(sc.population.countries) == 32
     d = draw_demand(sc, time_grid(sc), np.random.default_rng(0))
-    np.testing.assert_allclose(d.mau.sum(axis=1), 150e6, rtol=1e-9)
+    np.testing.assert_allclose(d.mau.sum(axis=1), sc.population.mau, rtol=1e-9)
     assert (d.mau > 0).all()
     sc2 = scenario("2025-01-06", 1)
     d2 = draw_demand(sc2, time_grid(sc2), np.random.default_rng(0))
