@@ -73,3 +73,29 @@ def test_overflow_during_a_run_is_metered_and_warned() -> None:
     res = replication_result(m, small)
     assert res.kpis["storage_overflow_pb.hamar"].value == pytest.approx(50.0)
     assert any("hamar" in w and "storage capacity" in w for w in res.warnings)
+
+
+def test_clover_serves_each_country_from_the_nearest_site_with_its_data() -> None:
+    """Irish users from Ireland, Nordic users from Hamar; a farther site means a longer round trip."""
+    from sim.model.world import run_world
+    from sim.results.tables import latency_table
+
+    sc = short("clover.toml", *FAST, days=2, step_minutes=240)
+    m = run_world(sc, replication_seeds(0, 1)[0])
+    lat = latency_table(m).set_index(["country", "site"])["share_of_requests"]
+    assert lat.loc["IE"].reindex(["dublin", "ireland2"]).fillna(0).sum() > 0.99
+    for country in ("NO", "SE", "FI"):
+        assert lat.loc[country].get("hamar", 0.0) > 0.99
+    # every site within its contract: the greedy plan respects the contracted power
+    r = run_replication(sc, replication_seeds(0, 1)[0])
+    for s in sc.policy.sites:
+        assert r.kpis[f"it_mw_provisioned.{s}"].value <= sc.sites[s].it_mw_contracted
+    # moving Hamar farther away (to Helsinki's longitude, same latitude) lengthens Nordic trips
+    far = short("clover.toml", *FAST, "sites.hamar.lon=25.0", days=2, step_minutes=240)
+    r_far = run_replication(far, replication_seeds(0, 1)[0])
+    assert r_far.kpis["user_rtt_ms_p95"].value != r.kpis["user_rtt_ms_p95"].value
+    m_far = run_world(far, replication_seeds(0, 1)[0])
+    no = m.countries.index("NO")
+    assert (m_far.served_requests[no] * m_far.rtt_ms[no]).sum() / m_far.served_requests[no].sum() > (
+        (m.served_requests[no] * m.rtt_ms[no]).sum() / m.served_requests[no].sum()
+    )

@@ -33,6 +33,7 @@ __all__ = [
     "spread_copies",
     "fit_storage",
     "serve_where_copies",
+    "serve_nearest",
 ]
 
 
@@ -334,6 +335,49 @@ def serve_where_copies(ctx: PlacementContext, serve: NDArray[np.float64], store:
     return out
 
 
+def serve_nearest(ctx: PlacementContext, eligible: NDArray[np.bool_],
+                  store: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Serve each country from the nearest sites that hold its data and have power left.
+
+    A greedy transportation plan: (country, site) pairs in order of modelled RTT, each country's
+    peak compute (``ctx.compute_mw``) assigned to the nearest ``eligible`` site until the site's
+    contracted IT MW is used up or the site's share reaches the country's copy share of every
+    EEA-only class there (requests are served next to the residency-bound data they read). The
+    site's storage power (planned bytes x ``storage_w_per_gb``) is taken off its contract first.
+
+    Args:
+        ctx: the decision context (``compute_mw`` must be given).
+        eligible: (S,) sites that may serve.
+        store: (C, K, S) copy shares.
+
+    Returns:
+        (C, S) serving shares and (C,) the share of each country's requests nobody could take.
+    """
+    C, S = len(ctx.countries), len(ctx.sites)
+    limit = store[:, ctx.class_eea_only, :].min(axis=1) if ctx.class_eea_only.any() else np.ones((C, S))
+    need = np.asarray(ctx.compute_mw, dtype=float).copy()
+    scale = np.where(need > 0, need, 1.0)  # a country without demand is served at its nearest site
+    need = np.where(need > 0, need, 1e-12)
+    storage_mw = np.zeros(S)
+    if ctx.volume_gb.size and ctx.storage_w_per_gb > 0:
+        storage_mw = np.einsum("ck,cks->s", ctx.volume_gb, store) * ctx.storage_w_per_gb / 1e6
+    cap = np.where(eligible, ctx.site_it_mw - storage_mw, 0.0).astype(float)
+    serve = np.zeros((C, S))
+    rtt = np.where(eligible[None, :], ctx.rtt_ms, np.inf)
+    for flat in np.argsort(rtt, axis=None, kind="stable"):
+        c, s = divmod(int(flat), S)
+        if not np.isfinite(rtt[c, s]) or need[c] <= 0 or cap[s] <= 0:
+            continue
+        take = min(need[c], cap[s], (limit[c, s] - serve[c, s]) * scale[c])
+        if take <= 0:
+            continue
+        serve[c, s] += take / scale[c]
+        need[c] -= take
+        cap[s] -= take
+    unmet = np.clip(1.0 - serve.sum(axis=1), 0.0, 1.0)
+    return serve, unmet
+
+
 def _nearest(ctx: PlacementContext, eligible: NDArray[np.bool_]) -> NDArray[np.int64]:
     rtt = np.where(eligible[None, :], ctx.rtt_ms, np.inf)
     return np.argsort(rtt, axis=1, kind="stable")
@@ -370,13 +414,16 @@ class PreClover:
 
 @register_policy("clover")
 class Clover:
-    """Project Clover: data on EEA sites only.
+    """Project Clover: data on EEA sites only; each request served by the nearest site with the data.
 
-    Copies are spread in proportion to contracted IT MW on distinct sites. Requests are split
-    the same way; while the EEA sites together cannot carry the peak demand (``ctx.compute_mw``), each runs at its contracted power and the rest stays
-    where it was served before (the interim enclave), so no site is driven past its contract.
-    Copies respect each site's storage capacity (:func:`fit_storage`); while the EEA sites
-    cannot hold all the data, what does not fit stays on the interim sites that held it before.
+    Copies are spread in proportion to contracted IT MW on distinct sites, within each site's
+    storage capacity (:func:`fit_storage`); while the EEA sites cannot hold all the data, what
+    does not fit stays on the interim sites that held it before. Requests go to the nearest
+    site (by modelled RTT) that holds a copy of the requester's residency-bound data and has
+    contracted IT power left (:func:`serve_nearest`, a greedy transportation plan on each
+    country's peak compute, ``ctx.compute_mw``). What the EEA sites cannot carry stays where it
+    was served before (the interim enclave); without one it is spread over the EEA sites in
+    proportion to their contracts (the overload then shows as a warning).
     """
 
     name = "clover"
@@ -386,29 +433,29 @@ class Clover:
         _eligible_or_raise(ctx, eligible, "available EEA")
         w = np.where(eligible, ctx.site_it_mw, 0.0)
         C = len(ctx.countries)
-        serve = np.tile(w / w.sum(), (C, 1))
-        demand_mw = float(ctx.compute_mw.sum()) if ctx.compute_mw.size else 0.0
-        if ctx.previous is not None and demand_mw > w.sum():
-            outside = ctx.previous.serve * ~eligible[None, :]
-            spare = outside.sum(axis=1, keepdims=True)
-            if (spare > 0).all():
-                eea_share = w.sum() / demand_mw
-                serve = eea_share * serve + (1.0 - eea_share) * outside / spare
         store = np.stack([np.tile(spread_copies(w, int(r)), (C, 1)) for r in ctx.replicas], axis=1)
         eea_order = np.argsort(-w, kind="stable")[: int(eligible.sum())]
+        interim = np.zeros_like(eligible)
+        if ctx.previous is not None:
+            interim = ~ctx.site_eea & (ctx.previous.store.sum(axis=(0, 1)) > 0)
         try:
-            fitted = fit_storage(ctx, store, np.tile(eea_order, (C, 1)), eligible)
-            return Placement(serve_where_copies(ctx, serve, fitted, _nearest(ctx, eligible)), fitted)
+            store = fit_storage(ctx, store, np.tile(eea_order, (C, 1)), eligible)
         except InfeasiblePlacement:
             # the EEA sites cannot hold it all yet: what does not fit stays on the interim sites
-            # that held it before (the interim enclave), as the serving overflow does
-            interim = np.zeros_like(eligible)
-            if ctx.previous is not None:
-                interim = ~ctx.site_eea & (ctx.previous.store.sum(axis=(0, 1)) > 0)
             if not interim.any():
                 raise
             order = np.tile(np.r_[eea_order, np.flatnonzero(interim)], (C, 1))
-            return Placement(serve, fit_storage(ctx, store, order, eligible | interim))
+            store = fit_storage(ctx, store, order, eligible | interim)
+        proportional = np.tile(w / w.sum(), (C, 1))
+        if ctx.compute_mw.size == 0:
+            return Placement(serve_where_copies(ctx, proportional, store, _nearest(ctx, eligible)), store)
+        serve, unmet = serve_nearest(ctx, eligible, store)
+        if unmet.max() > 1e-12:
+            outside = ctx.previous.serve * ~eligible[None, :] if ctx.previous is not None else np.zeros_like(serve)
+            spare = outside.sum(axis=1, keepdims=True)
+            rest = np.where(spare > 0, outside / np.where(spare > 0, spare, 1.0), proportional)
+            serve = serve + unmet[:, None] * rest
+        return Placement(serve, store)
 
 
 @register_policy("nearest_eea")
