@@ -17,6 +17,7 @@ from scipy import stats
 from sim.meters import Meters
 from sim.results import costs
 from sim.results.gateway import gateway_kpis, gateway_requests_frame, reviewer_utilisation_by_hour
+from sim.results.latency import user_rtt_mixture
 from sim.results.tables import latency_table, placement_table, transfers_table, weighted_quantile
 from sim.scenario import Scenario
 from sim.scenario.places import endpoint_in_eea
@@ -91,8 +92,7 @@ def replication_result(m: Meters, scenario: Scenario) -> ReplicationResult:
     eea_only = np.array([scenario.data_classes[k].residency == "eea" for k in m.classes])
     protected_out = final[:, eea_only, :][:, :, ~site_eea].sum()
     protected_in = final[:, eea_only, :][:, :, site_eea].sum()
-    rtt = m.rtt_ms.ravel()
-    weights = m.served_requests.ravel()
+    rtt, weights, rtt_mean = user_rtt_mixture(m.rtt_ms, m.served_requests, m.countries, scenario.network.access)
     co2 = costs.co2_t_per_year(m, scenario, load)
     horizon = m.horizon_s
     # with a gateway, exports leave through it: what crosses is its approved, pseudonymised
@@ -116,7 +116,7 @@ def replication_result(m: Meters, scenario: Scenario) -> ReplicationResult:
         "transfer_tb_blocked_per_year": KPI(blocked, "TB/yr"),
         "user_rtt_ms_p50": KPI(weighted_quantile(rtt, weights, 0.50), "ms"),
         "user_rtt_ms_p95": KPI(weighted_quantile(rtt, weights, 0.95), "ms"),
-        "user_rtt_ms_mean": KPI(float((weights * rtt).sum() / weights.sum()) if weights.sum() > 0 else math.nan, "ms"),
+        "user_rtt_ms_mean": KPI(rtt_mean, "ms"),
         "requests_per_year": KPI(float(costs.annualise(m.requests.sum(), horizon)), "requests/yr"),
         "mau_end": KPI(float(m.mau[-1].sum()), "users"),
     }
@@ -133,9 +133,11 @@ def replication_result(m: Meters, scenario: Scenario) -> ReplicationResult:
     k["failover_request_share"] = KPI(float(m.failover_requests.sum() / total_requests), "share")
     k["residency_violation_tb"] = KPI(float(m.violation_gb.sum()) / 1000.0, "TB")
     k["residency_violation_requests"] = KPI(float(m.violation_requests), "requests")
-    k["failover_rtt_ms_p95"] = KPI(
-        weighted_quantile(rtt, m.failover_requests.ravel(), 0.95) if m.failover_requests.sum() > 0 else math.nan, "ms"
-    )
+    if m.failover_requests.sum() > 0:
+        fo_rtt, fo_weights, _ = user_rtt_mixture(m.rtt_ms, m.failover_requests, m.countries, scenario.network.access)
+        k["failover_rtt_ms_p95"] = KPI(weighted_quantile(fo_rtt, fo_weights, 0.95), "ms")
+    else:
+        k["failover_rtt_ms_p95"] = KPI(math.nan, "ms")
     k["migrated_tb"] = KPI(float(m.moved_in_gb.sum() + m.replicated_gb.sum()) / 1000.0, "TB")
     k["pending_migration_tb"] = KPI(m.pending_migration_gb / 1000.0, "TB")
     reached = np.flatnonzero(residency["eea_share_protected"].to_numpy() >= 0.99)

@@ -231,11 +231,38 @@ class LinkCut(_Model):
     hours: float = Field(gt=0)
 
 
+class AccessSpec(_Model):
+    """Round trip a user's access network adds, by network type (lognormal by median and p95, ms)."""
+
+    mobile_share: float = Field(0.0, ge=0, le=1, description="share of requests over mobile networks")
+    mobile_share_by_country: dict[str, float] = Field(default_factory=dict, description="ISO-2 -> share")
+    mobile_ms_median: float = Field(0.0, ge=0)
+    mobile_ms_p95: float = Field(0.0, ge=0)
+    fixed_ms_median: float = Field(0.0, ge=0)
+    fixed_ms_p95: float = Field(0.0, ge=0)
+
+    @field_validator("mobile_share_by_country")
+    @classmethod
+    def _shares(cls, v: dict[str, float]) -> dict[str, float]:
+        bad = {c: x for c, x in v.items() if not 0.0 <= x <= 1.0}
+        if bad:
+            raise ValueError(f"shares must be in [0, 1]: {bad}")
+        return v
+
+    @model_validator(mode="after")
+    def _quantile_order(self) -> AccessSpec:
+        for kind in ("mobile", "fixed"):
+            if getattr(self, f"{kind}_ms_p95") < getattr(self, f"{kind}_ms_median"):
+                raise ValueError(f"{kind}_ms_p95 must be >= {kind}_ms_median")
+        return self
+
+
 class NetworkSpec(_Model):
     """Round-trip model, transfer prices, inter-site links and cuts."""
 
     route_inflation: float = Field(ge=1.0, description="real route / great circle")
-    access_overhead_ms: float = Field(ge=0, description="last mile and server time per round trip")
+    access_overhead_ms: float = Field(ge=0, description="metro and server turnaround per round trip")
+    access: AccessSpec = Field(default_factory=AccessSpec, description="the users' access networks")
     inter_site_eur_per_gb: float = Field(ge=0)
     internet_egress_eur_per_gb: float = Field(ge=0)
     default_link_gbps: float = Field(
