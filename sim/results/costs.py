@@ -82,16 +82,23 @@ def _window(m: Meters, window: Window | None) -> Window:
     return window if window is not None else (0, len(m.edges_s) - 1)
 
 
+def _peak(busy: NDArray[np.float64], quantile: float) -> NDArray[np.float64]:
+    """(S,) the busy cores a fleet is sized for: the busiest step, or a stated quantile of the steps."""
+    return busy.max(axis=0) if quantile >= 1.0 else np.quantile(busy, quantile, axis=0, method="inverted_cdf")
+
+
 def site_load(m: Meters, scenario: Scenario, window: Window | None = None) -> SiteLoad:
     """Size the fleet and integrate IT power from the meters over steps [a, b) of ``window``.
 
-    The fleet is sized for the busiest step inside the window.
+    The fleet is sized for the busiest step inside the window, or for the quantile
+    ``compute.sizing_quantile`` of its steps, and for the redundancy rule.
     """
     a, b = _window(m, window)
     busy = m.busy_cores[a:b]
-    peak_servers = provisioned_servers(busy.max(axis=0), scenario.compute)
+    q = scenario.compute.sizing_quantile
+    peak_servers = provisioned_servers(_peak(busy, q), scenario.compute)
     contracted_mw = np.array([scenario.sites[s].it_mw_contracted for s in m.sites])
-    required = required_busy_cores(m.nominal_busy_cores[a:b].max(axis=0), scenario.compute, contracted_mw)
+    required = required_busy_cores(_peak(m.nominal_busy_cores[a:b], q), scenario.compute, contracted_mw)
     servers = np.maximum(peak_servers, provisioned_servers(required, scenario.compute))
     stored_tb = m.stored_gb[a:b].sum(axis=1) / 1000.0  # (T, S)
     it_kw = it_power_kw(servers, busy, stored_tb, scenario.compute, scenario.storage)

@@ -66,6 +66,26 @@ def _default_weekly() -> list[float]:
     return [0.96, 0.96, 0.97, 0.98, 1.0, 1.07, 1.06]
 
 
+class DemandEvent(_Model):
+    """A known peak of demand: a multiplier on the expected requests for some hours."""
+
+    start: dt.datetime = Field(description="first moment of the event (UTC)")
+    hours: float = Field(gt=0, le=24 * 31)
+    multiplier: float = Field(gt=0, le=10, description="expected requests x this while it lasts")
+    countries: list[str] = Field(default_factory=list, description="ISO-2 codes; empty = every country")
+    source: str = ""
+
+
+class VariabilitySpec(_Model):
+    """How demand varies beyond Poisson noise (each an ASSUMPTION unless a scenario cites a source)."""
+
+    daily_cv: float = Field(0.0, ge=0, le=2, description="day-to-day variation of one country's demand (gamma, mean 1)")
+    common_daily_cv: float = Field(0.0, ge=0, le=2, description="day-to-day variation shared by every country")
+    seasonal_amplitude: float = Field(0.0, ge=0, lt=1, description="yearly cycle: +-amplitude around the mean")
+    seasonal_peak_day: int = Field(355, ge=1, le=366, description="day of the year with the most demand")
+    events: list[DemandEvent] = Field(default_factory=list)
+
+
 class PopulationSpec(_Model):
     """European users: how many, where, and when they are active."""
 
@@ -77,6 +97,7 @@ class PopulationSpec(_Model):
     shares: dict[str, float] = Field(default_factory=dict, description="MAU share per country; empty = reference rule")
     diurnal_profile: list[float] = Field(default_factory=_default_diurnal, min_length=24, max_length=24)
     weekly_profile: list[float] = Field(default_factory=_default_weekly, min_length=7, max_length=7)
+    variability: VariabilitySpec = Field(default_factory=VariabilitySpec)
 
     @field_validator("diurnal_profile", "weekly_profile")
     @classmethod
@@ -289,6 +310,9 @@ class ComputeSpec(_Model):
         "other sites absorb any one site's peak; 'headroom' adds headroom_share to each site's peak",
     )
     headroom_share: float = Field(0.0, ge=0, le=2, description="extra fleet share with redundancy='headroom'")
+    sizing_quantile: float = Field(
+        1.0, gt=0.5, le=1.0, description="quantile of the steps' busy cores the fleet is sized for (1 = the busiest step)"
+    )
 
     @model_validator(mode="after")
     def _power_order(self) -> ComputeSpec:
