@@ -14,7 +14,7 @@ import pytest
 
 from sim import load_scenario
 from sim.model.traffic import TimeGrid, demand_profile, draw_demand, time_grid, utc_offsets_h
-from tests.conftest import SCENARIOS
+from tests.conftest import POISSON_ONLY, SCENARIOS
 
 YEAR_S = 365.25 * 86400.0
 DIURNAL = [float(h + 1) for h in range(24)]
@@ -39,6 +39,7 @@ def scenario(start: str, days: float, *extra: str, step_minutes: float = 60, cou
             "population.growth_per_year=0.0",
             f"population.diurnal_profile={DIURNAL}",
             f"population.weekly_profile={WEEKLY}",
+            *POISSON_ONLY,
             *pop,
             *extra,
         ],
