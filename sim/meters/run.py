@@ -29,6 +29,8 @@ class Meters:
         requests: (T, C) user requests per step.
         mau: (T, C) monthly active users per step.
         busy_core_s: (T, S) core-seconds of compute per step.
+        nominal_busy_core_s: (T, S) core-seconds each site would have served had every site been
+            up (the placement's own serving shares, before failover); None: as ``busy_core_s``.
         stored_gb: (T, K, S) stored bytes (all copies) at the end of each step.
         initial_gb: (K, S) stored at the start.
         written_gb: (K, S) user writes (all copies).
@@ -79,6 +81,7 @@ class Meters:
     placement_changes_s: list[float]
     pending_migration_gb: float
     gateway: GatewayRun | None
+    nominal_busy_core_s: NDArray[np.float64] | None = None
 
     @property
     def dt_s(self) -> NDArray[np.float64]:
@@ -94,3 +97,9 @@ class Meters:
     def busy_cores(self) -> NDArray[np.float64]:
         """(T, S) mean busy cores in each step."""
         return self.busy_core_s / self.dt_s[:, None]
+
+    @property
+    def nominal_busy_cores(self) -> NDArray[np.float64]:
+        """(T, S) mean busy cores in each step had every site been up."""
+        busy = self.busy_core_s if self.nominal_busy_core_s is None else self.nominal_busy_core_s
+        return busy / self.dt_s[:, None]

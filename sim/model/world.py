@@ -48,7 +48,10 @@ class ModelInputError(ValueError):
     def __init__(self, field: str, problem: str) -> None:
         self.field = field
         self.problem = problem
-        super().__init__(f"{field}: {problem}")
+        super().__init__(field, problem)  # SimPy re-raises a process's failure as type(exc)(*exc.args)
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.problem}"
 
 
 @dataclass
@@ -157,6 +160,7 @@ class World:
             requests=self.demand.requests,
             mau=self.demand.mau,
             busy_core_s=np.zeros((T, S)),
+            nominal_busy_core_s=np.zeros((T, S)),
             stored_gb=np.zeros((T, K, S)),
             initial_gb=np.zeros((K, S)),
             written_gb=np.zeros((K, S)),
@@ -437,6 +441,7 @@ class World:
         # compute and serving
         served = self.serving.account(req, seg.shares)
         m.busy_core_s[a:b] = served.busy_core_s
+        m.nominal_busy_core_s[a:b] = (req @ seg.placement.serve) * self.serving.core_s_per_request
         m.served_requests += served.served_requests
         m.failover_requests += served.failover_requests
         m.unserved_requests += served.unserved_requests

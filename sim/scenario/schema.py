@@ -66,6 +66,26 @@ def _default_weekly() -> list[float]:
     return [0.96, 0.96, 0.97, 0.98, 1.0, 1.07, 1.06]
 
 
+class DemandEvent(_Model):
+    """A known peak of demand: a multiplier on the expected requests for some hours."""
+
+    start: dt.datetime = Field(description="first moment of the event (UTC)")
+    hours: float = Field(gt=0, le=24 * 31)
+    multiplier: float = Field(gt=0, le=10, description="expected requests x this while it lasts")
+    countries: list[str] = Field(default_factory=list, description="ISO-2 codes; empty = every country")
+    source: str = ""
+
+
+class VariabilitySpec(_Model):
+    """How demand varies beyond Poisson noise (each an ASSUMPTION unless a scenario cites a source)."""
+
+    daily_cv: float = Field(0.0, ge=0, le=2, description="day-to-day variation of one country's demand (gamma, mean 1)")
+    common_daily_cv: float = Field(0.0, ge=0, le=2, description="day-to-day variation shared by every country")
+    seasonal_amplitude: float = Field(0.0, ge=0, lt=1, description="yearly cycle: +-amplitude around the mean")
+    seasonal_peak_day: int = Field(355, ge=1, le=366, description="day of the year with the most demand")
+    events: list[DemandEvent] = Field(default_factory=list)
+
+
 class PopulationSpec(_Model):
     """European users: how many, where, and when they are active."""
 
@@ -77,6 +97,7 @@ class PopulationSpec(_Model):
     shares: dict[str, float] = Field(default_factory=dict, description="MAU share per country; empty = reference rule")
     diurnal_profile: list[float] = Field(default_factory=_default_diurnal, min_length=24, max_length=24)
     weekly_profile: list[float] = Field(default_factory=_default_weekly, min_length=7, max_length=7)
+    variability: VariabilitySpec = Field(default_factory=VariabilitySpec)
 
     @field_validator("diurnal_profile", "weekly_profile")
     @classmethod
@@ -156,6 +177,9 @@ class Site(_Model):
     outages: list[OutageWindow] = Field(default_factory=list, description="scheduled outages")
     mtbf_hours: float | None = Field(None, gt=0, description="mean time between random failures")
     mttr_hours: float | None = Field(None, gt=0, description="mean time to repair a random failure")
+    colocation_basis: Literal["contracted", "used"] | None = Field(
+        None, description="what colocation is billed on at this site; default: costs.colocation_basis"
+    )
 
     @model_validator(mode="after")
     def _mtbf_pair(self) -> Site:
@@ -228,11 +252,38 @@ class LinkCut(_Model):
     hours: float = Field(gt=0)
 
 
+class AccessSpec(_Model):
+    """Round trip a user's access network adds, by network type (lognormal by median and p95, ms)."""
+
+    mobile_share: float = Field(0.0, ge=0, le=1, description="share of requests over mobile networks")
+    mobile_share_by_country: dict[str, float] = Field(default_factory=dict, description="ISO-2 -> share")
+    mobile_ms_median: float = Field(0.0, ge=0)
+    mobile_ms_p95: float = Field(0.0, ge=0)
+    fixed_ms_median: float = Field(0.0, ge=0)
+    fixed_ms_p95: float = Field(0.0, ge=0)
+
+    @field_validator("mobile_share_by_country")
+    @classmethod
+    def _shares(cls, v: dict[str, float]) -> dict[str, float]:
+        bad = {c: x for c, x in v.items() if not 0.0 <= x <= 1.0}
+        if bad:
+            raise ValueError(f"shares must be in [0, 1]: {bad}")
+        return v
+
+    @model_validator(mode="after")
+    def _quantile_order(self) -> AccessSpec:
+        for kind in ("mobile", "fixed"):
+            if getattr(self, f"{kind}_ms_p95") < getattr(self, f"{kind}_ms_median"):
+                raise ValueError(f"{kind}_ms_p95 must be >= {kind}_ms_median")
+        return self
+
+
 class NetworkSpec(_Model):
     """Round-trip model, transfer prices, inter-site links and cuts."""
 
     route_inflation: float = Field(ge=1.0, description="real route / great circle")
-    access_overhead_ms: float = Field(ge=0, description="last mile and server time per round trip")
+    access_overhead_ms: float = Field(ge=0, description="metro and server turnaround per round trip")
+    access: AccessSpec = Field(default_factory=AccessSpec, description="the users' access networks")
     inter_site_eur_per_gb: float = Field(ge=0)
     internet_egress_eur_per_gb: float = Field(ge=0)
     default_link_gbps: float = Field(
@@ -253,6 +304,15 @@ class ComputeSpec(_Model):
     server_capex_eur: float = Field(ge=0)
     server_amortisation_years: float = Field(gt=0)
     target_utilisation: float = Field(gt=0, le=1)
+    redundancy: Literal["none", "n_plus_1", "headroom"] = Field(
+        "none",
+        description="fleet sizing rule: 'none' sizes each site for its busiest step; 'n_plus_1' lets the "
+        "other sites absorb any one site's peak; 'headroom' adds headroom_share to each site's peak",
+    )
+    headroom_share: float = Field(0.0, ge=0, le=2, description="extra fleet share with redundancy='headroom'")
+    sizing_quantile: float = Field(
+        1.0, gt=0.5, le=1.0, description="quantile of the steps' busy cores the fleet is sized for (1 = the busiest step)"
+    )
 
     @model_validator(mode="after")
     def _power_order(self) -> ComputeSpec:
@@ -273,6 +333,11 @@ class CostSpec(_Model):
     """Prices that turn metered quantities into EUR per year."""
 
     colocation_eur_per_kw_month: float = Field(ge=0)
+    colocation_basis: Literal["contracted", "used"] = Field(
+        "contracted",
+        description="colocation billed on the contracted IT MW (take-or-pay, the usual wholesale terms) "
+        "or on the provisioned fleet's kW (a tenant share of a shared fleet)",
+    )
     staff_eur_per_fte_year: float = Field(ge=0)
     programme_staff_fte: float = Field(0.0, ge=0, description="central data-security organisation")
     reference_eur_per_year: float = Field(reference.CLOVER_COST_EUR_PER_YEAR, gt=0)

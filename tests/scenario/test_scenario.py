@@ -24,7 +24,8 @@ def test_clover_resolves_every_site_figure() -> None:
     assert sc.sites["dublin"].it_mw_contracted == 40.0  # scenario assumption
     assert len(sc.population.countries) == 32
     assert sum(sc.population.shares.values()) == pytest.approx(1.0)
-    assert sc.population.shares["FR"] == pytest.approx(21.4e6 / 150e6)
+    assert sc.population.shares["FR"] == pytest.approx(21.4e6 / sc.population.mau)
+    assert sc.population.mau == 175e6  # Europe-wide users, Jan 2025 (P/S)
 
 
 def test_resolved_scenario_reloads_identically() -> None:
