@@ -119,7 +119,7 @@ def test_assumptions_table_labels_sources_honestly(built: tuple[leadership.Repor
     rows = {(r[0], r[2]): r for r in table.rows}
     bases = {r[2] for r in table.rows}
     assert {"source", "assumption", "assumption (not documented)", "assumption (set at run time)"} <= bases
-    assert ("population.mau", "source") in rows and "P:" in rows[("population.mau", "source")][3]
+    assert ("population.mau", "source") in rows and "P/S:" in rows[("population.mau", "source")][3]
     assert ("population.daily_active_ratio", "assumption") in rows
     assert "ASSUMPTION" in rows[("population.daily_active_ratio", "assumption")][3]
     assert ("time.horizon_days", "assumption (set at run time)") in rows  # the --set override
