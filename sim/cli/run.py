@@ -53,18 +53,28 @@ def _out_dir(out: Path | None, scenario: Scenario) -> Path:
 
 
 def _print_kpis(results: object) -> None:
-    summary = results.summary()["kpis"]  # type: ignore[attr-defined]
+    """Print the KPI table; the 95 % interval only where there is one (two replications or more)."""
+    doc = results.summary()  # type: ignore[attr-defined]
+    summary = doc["kpis"]
     order = [n for n in RUN_TABLE_KPIS if n in summary] + [n for n in summary if "." in n]
     width = max(len(n) for n in order)
-    print(f"{'KPI':<{width}}  {'mean':>14}  {'95 % interval':>29}  unit")
+    with_interval = doc["replications"] > 1
+    if with_interval:
+        print(f"{'KPI':<{width}}  {'mean':>14}  {'95 % interval':>29}  unit")
+    else:
+        print("one replication: no interval (run --replications 2 or more for one)")
+        print(f"{'KPI':<{width}}  {'value':>14}  unit")
 
     def show(x: float | str | None) -> str:
         return "-" if x is None else x if isinstance(x, str) else format_value(x)
 
     for name in order:
         row = summary[name]
-        ci = f"[{show(row['ci95_low'])}, {show(row['ci95_high'])}]"
-        print(f"{name:<{width}}  {show(row['mean']):>14}  {ci:>29}  {row['unit']}")
+        if with_interval:
+            ci = f"[{show(row['ci95_low'])}, {show(row['ci95_high'])}]"
+            print(f"{name:<{width}}  {show(row['mean']):>14}  {ci:>29}  {row['unit']}")
+        else:
+            print(f"{name:<{width}}  {show(row['mean']):>14}  {row['unit']}")
 
 
 def _duration_s(text: str) -> float:

@@ -172,3 +172,18 @@ def test_unstable_gateway_is_reported_not_hidden(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert "warning: gateway: unstable" in proc.stderr
+
+
+def test_one_replication_prints_no_interval(tmp_path: Path, capsys) -> None:
+    """A single replication has no interval: the table says so instead of printing [x, x]."""
+    code = cli.main(["run", str(SCENARIOS / "clover.toml"), *SHORT, "--no-charts", "--out", str(tmp_path / "one")])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "no interval" in out and "95 % interval" not in out
+    assert not any(line.count("[") for line in out.splitlines() if line.startswith("cost_eur_per_year"))
+    code = cli.main(["run", str(SCENARIOS / "clover.toml"), *SHORT, "--no-charts", "--replications", "2",
+                     "--out", str(tmp_path / "two")])
+    out = capsys.readouterr().out
+    assert code == 0 and "95 % interval" in out
+    cost_line = next(line for line in out.splitlines() if line.startswith("cost_eur_per_year "))
+    assert "[" in cost_line
