@@ -13,6 +13,15 @@ ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"
 
 
+#: Demand without the variability beyond Poisson noise (for tests of the Poisson model itself).
+POISSON_ONLY = (
+    "population.variability.daily_cv=0.0",
+    "population.variability.common_daily_cv=0.0",
+    "population.variability.seasonal_amplitude=0.0",
+    "population.variability.events=[]",
+)
+
+
 def short(path: str, *overrides: str, days: float = 7, step_minutes: float = 60) -> Scenario:
     """Load a shipped scenario with a short horizon and coarse step (fast tests)."""
     return load_scenario(

@@ -26,7 +26,6 @@ PKG = ROOT / "sim"
 RANK = {
     "reference": 0,
     "seeds": 0,
-    "cachedir": 0,
     "scenario": 1,
     "meters": 2,
     "model": 3,

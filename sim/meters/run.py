@@ -14,7 +14,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from sim.meters.flows import FlowLog
-from sim.meters.gateway import GatewayRun, GatewayTally
+from sim.meters.gateway import GatewayRun
 
 __all__ = ["Meters"]
 
@@ -29,6 +29,8 @@ class Meters:
         requests: (T, C) user requests per step.
         mau: (T, C) monthly active users per step.
         busy_core_s: (T, S) core-seconds of compute per step.
+        nominal_busy_core_s: (T, S) core-seconds each site would have served had every site been
+            up (the placement's own serving shares, before failover); None: as ``busy_core_s``.
         stored_gb: (T, K, S) stored bytes (all copies) at the end of each step.
         initial_gb: (K, S) stored at the start.
         written_gb: (K, S) user writes (all copies).
@@ -48,7 +50,7 @@ class Meters:
         flows: every transfer, aggregated by month.
         placement_changes_s: times the placement changed (0 = the first decision).
         pending_migration_gb: bytes still waiting to cross a link at the end.
-        gateway: the gateway's tally (or its full record), None until the gateway has run.
+        gateway: every gateway request of the run (None until the gateway has run).
     """
 
     countries: list[str]
@@ -78,7 +80,8 @@ class Meters:
     flows: FlowLog
     placement_changes_s: list[float]
     pending_migration_gb: float
-    gateway: GatewayTally | GatewayRun | None
+    gateway: GatewayRun | None
+    nominal_busy_core_s: NDArray[np.float64] | None = None
 
     @property
     def dt_s(self) -> NDArray[np.float64]:
@@ -94,3 +97,9 @@ class Meters:
     def busy_cores(self) -> NDArray[np.float64]:
         """(T, S) mean busy cores in each step."""
         return self.busy_core_s / self.dt_s[:, None]
+
+    @property
+    def nominal_busy_cores(self) -> NDArray[np.float64]:
+        """(T, S) mean busy cores in each step had every site been up."""
+        busy = self.busy_core_s if self.nominal_busy_core_s is None else self.nominal_busy_core_s
+        return busy / self.dt_s[:, None]

@@ -3,8 +3,9 @@
 Monthly active users per country grow at a compound rate; daily-active users are a fixed share
 of them. Expected requests in a step are DAU x requests per DAU per day x step length (days) x
 the diurnal weight of the country's local hour x the weekly weight of its local weekday (both
-normalised to mean 1). Counts are Poisson around that expectation, drawn in one vectorised call
-from the component's own generator. Bytes written and read scale with the request counts, so the
+normalised to mean 1) x the yearly cycle and known events (``population.variability``). Counts
+are Poisson around that expectation times random day-to-day factors (gamma, mean 1, per country
+and Europe-wide: real traffic is overdispersed), drawn from the component's own generator. Bytes written and read scale with the request counts, so the
 noise carries through to storage and transfers.
 
 Units: time in s from the scenario start, requests as counts, users as persons.
@@ -23,7 +24,16 @@ from sim import reference
 from sim.reference.units import YEAR_S
 from sim.scenario import Scenario
 
-__all__ = ["TimeGrid", "Demand", "time_grid", "utc_offsets_h", "demand_profile", "draw_demand"]
+__all__ = [
+    "TimeGrid",
+    "Demand",
+    "time_grid",
+    "utc_offsets_h",
+    "demand_profile",
+    "draw_demand",
+    "seasonal_and_event_factor",
+    "day_factors",
+]
 
 
 @dataclass(frozen=True)
@@ -144,5 +154,53 @@ def draw_demand(scenario: Scenario, grid: TimeGrid, rng: np.random.Generator) ->
     mau = pop.mau * shares[None, :] * ((1.0 + pop.growth_per_year) ** years)[:, None]
     dau = mau * pop.daily_active_ratio
     expected = dau * pop.requests_per_dau_per_day * (grid.dt_s / 86400.0)[:, None] * demand_profile(scenario, grid)
-    requests = rng.poisson(expected).astype(np.float64)
+    expected = expected * seasonal_and_event_factor(scenario, grid)
+    requests = rng.poisson(expected * day_factors(scenario, grid, rng)).astype(np.float64)
     return Demand(list(pop.countries), mau, expected, requests)
+
+
+def seasonal_and_event_factor(scenario: Scenario, grid: TimeGrid) -> NDArray[np.float64]:
+    """(T, C) known variation of demand: the yearly cycle and the listed events (no randomness).
+
+    The yearly cycle is ``1 + amplitude x cos(2 pi (day of year - peak day) / 365.25)``; an event
+    multiplies the expected requests of its countries while it lasts (overlapping events multiply).
+    """
+    var = scenario.population.variability
+    countries = scenario.population.countries
+    mid = grid.mid_s
+    factor = np.ones((len(mid), len(countries)))
+    if var.seasonal_amplitude > 0:
+        start = grid.start_utc
+        day_of_year = start.timetuple().tm_yday - 1 + (start.hour * 3600.0 + mid) / 86400.0
+        cycle = 1.0 + var.seasonal_amplitude * np.cos(2 * np.pi * (day_of_year - (var.seasonal_peak_day - 1)) / 365.25)
+        factor *= cycle[:, None]
+    for event in var.events:
+        t0 = (event.start.replace(tzinfo=event.start.tzinfo or dt.timezone.utc) - grid.start_utc).total_seconds()
+        active = (mid >= t0) & (mid < t0 + event.hours * 3600.0)
+        cols = np.array([not event.countries or c in event.countries for c in countries])
+        factor[np.ix_(active, cols)] *= event.multiplier
+    return factor
+
+
+def day_factors(scenario: Scenario, grid: TimeGrid, rng: np.random.Generator) -> NDArray[np.float64]:
+    """(T, C) random day-to-day multipliers (mean 1): one per country and day, one shared per day.
+
+    Gamma-distributed with the coefficients of variation ``daily_cv`` (per country) and
+    ``common_daily_cv`` (Europe-wide); all ones, and no draw taken, when both are zero.
+    """
+    var = scenario.population.variability
+    n_countries = len(scenario.population.countries)
+    if var.daily_cv == 0 and var.common_daily_cv == 0:
+        return np.ones((len(grid.mid_s), n_countries))
+    day = np.floor(grid.mid_s / 86400.0).astype(np.int64)
+    n_days = int(day.max()) + 1
+
+    def gamma(cv: float, size: tuple[int, ...]) -> NDArray[np.float64]:
+        if cv == 0:
+            return np.ones(size)
+        shape = 1.0 / cv**2
+        return rng.gamma(shape, 1.0 / shape, size=size)
+
+    per_country = gamma(var.daily_cv, (n_days, n_countries))
+    common = gamma(var.common_daily_cv, (n_days, 1))
+    return (per_country * common)[day]

@@ -15,13 +15,39 @@ from numpy.typing import NDArray
 
 from sim.scenario import ComputeSpec, StorageSpec
 
-__all__ = ["provisioned_servers", "it_power_kw"]
+__all__ = ["provisioned_servers", "required_busy_cores", "it_power_kw"]
 
 
 def provisioned_servers(peak_busy_cores: NDArray[np.float64], compute: ComputeSpec) -> NDArray[np.float64]:
     """Servers per site needed so the busiest step runs at the target utilisation."""
     per_server = compute.server_cores * compute.target_utilisation
-    return np.ceil(np.asarray(peak_busy_cores, dtype=float) / per_server - 1e-9)
+    return np.ceil(np.asarray(peak_busy_cores, dtype=float) / per_server - 1e-9) + 0.0  # no -0.0
+
+
+def required_busy_cores(
+    nominal_peak_cores: NDArray[np.float64], compute: ComputeSpec, contracted_mw: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """(S,) busy cores each site's fleet must carry under the sizing rule ``compute.redundancy``.
+
+    * ``none``: nothing beyond the busiest step metered (the fleet is sized for that alone);
+    * ``headroom``: each site's own peak had every site been up, x (1 + ``headroom_share``);
+    * ``n_plus_1``: each site's own peak plus the largest peak of any one other site, up to
+      what its contracted IT power can run (failover never sends a site more than that), so
+      the loss of any single site is absorbed without a larger fleet.
+
+    Args:
+        nominal_peak_cores: (S,) busiest step of each site had every site been up.
+        compute: the sizing rule and the servers' power and cores.
+        contracted_mw: (S,) contracted IT power of each site.
+    """
+    peak = np.asarray(nominal_peak_cores, dtype=float)
+    if compute.redundancy == "none":
+        return np.zeros_like(peak)
+    if compute.redundancy == "headroom":
+        return peak * (1.0 + compute.headroom_share)
+    cores_per_mw = 1e6 / compute.server_max_w * compute.server_cores * compute.target_utilisation
+    largest_other = np.array([np.delete(peak, s).max(initial=0.0) for s in range(len(peak))])
+    return np.maximum(peak, np.minimum(peak + largest_other, np.asarray(contracted_mw, dtype=float) * cores_per_mw))
 
 
 def it_power_kw(

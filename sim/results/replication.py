@@ -12,11 +12,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from sim.meters import Meters
-from sim.meters.gateway import GatewayRun, GatewayTally
 from sim.results import costs
-from sim.results.gateway import gateway_kpis, gateway_tally, gateway_wait_quantiles, reviewer_utilisation_by_hour
+from sim.results.gateway import gateway_kpis, gateway_requests_frame, reviewer_utilisation_by_hour
+from sim.results.latency import user_rtt_mixture
 from sim.results.tables import latency_table, placement_table, transfers_table, weighted_quantile
 from sim.scenario import Scenario
 from sim.scenario.places import endpoint_in_eea
@@ -61,8 +62,6 @@ def t_interval(values: np.ndarray, confidence: float = 0.95) -> tuple[float, flo
     mean = float(x.mean())
     if len(x) < 2:
         return mean, mean, mean
-    from scipy import stats  # only with two replications or more: importing it costs ~0.5 s
-
     half = float(stats.t.ppf(0.5 + confidence / 2, len(x) - 1) * x.std(ddof=1) / math.sqrt(len(x)))
     return mean, mean - half, mean + half
 
@@ -71,7 +70,8 @@ def replication_result(m: Meters, scenario: Scenario) -> ReplicationResult:
     """Turn one replication's meters into KPIs and tidy tables."""
     start = pd.Timestamp(scenario.time.start)
     load = costs.site_load(m, scenario)
-    cost = costs.cost_table(m, scenario, load)
+    by_year = costs.cost_by_year(m, scenario)
+    cost = costs.horizon_cost_table(m, scenario, by_year)
     endpoints = set(m.sites) | set(m.countries) | {d.export_destination for d in scenario.data_classes.values()}
     in_eea = {e: endpoint_in_eea(scenario, e) for e in endpoints}
     transfers = transfers_table(m, start, in_eea)
@@ -83,26 +83,26 @@ def replication_result(m: Meters, scenario: Scenario) -> ReplicationResult:
         "transfers": transfers,
         "latency": latency,
         "costs": cost,
-        "costs_by_year": costs.cost_by_year(m, scenario),
+        "costs_by_year": by_year,
         "residency": residency,
     }
 
     final = m.final_stock_gb  # (C, K, S)
     site_eea = np.array([in_eea[s] for s in m.sites])
     eea_only = np.array([scenario.data_classes[k].residency == "eea" for k in m.classes])
-    protected_total = final[:, eea_only, :].sum()
     protected_out = final[:, eea_only, :][:, :, ~site_eea].sum()
-    rtt = m.rtt_ms.ravel()
-    weights = m.served_requests.ravel()
+    protected_in = final[:, eea_only, :][:, :, site_eea].sum()
+    rtt, weights, rtt_mean = user_rtt_mixture(m.rtt_ms, m.served_requests, m.countries, scenario.network.access)
     co2 = costs.co2_t_per_year(m, scenario, load)
     horizon = m.horizon_s
     # with a gateway, exports leave through it: what crosses is its approved, pseudonymised
     # volume; without one they leave as they are and nobody waits
     gw = m.gateway
     gw_kpis = gateway_kpis(gw) if gw is not None else dict.fromkeys(GATEWAY_KPIS, 0.0)
+    gw_frame = gateway_requests_frame(gw) if gw is not None else None
     blocked_tb = m.export_blocked_gb.sum() / 1000.0
-    if gw is not None:
-        blocked_tb += _through_gateway(transfers, gw)
+    if gw_frame is not None:
+        blocked_tb += _through_gateway(transfers, gw_frame)
     leaving = float(costs.annualise(transfers.loc[transfers["leaves_eea"], "tb"].sum(), m.horizon_s))
     blocked = float(costs.annualise(blocked_tb, m.horizon_s))
     k: dict[str, KPI] = {
@@ -111,12 +111,12 @@ def replication_result(m: Meters, scenario: Scenario) -> ReplicationResult:
         "co2_t_per_year": KPI(float(co2.sum()), "t/yr"),
         "stored_pb_total": KPI(float(final.sum()) / 1e6, "PB"),
         "stored_pb_outside_eea": KPI(float(final[:, :, ~site_eea].sum()) / 1e6, "PB"),
-        "eea_residency_share": KPI(float(1.0 - protected_out / protected_total) if protected_total > 0 else 1.0, "share"),
+        "eea_residency_share": KPI(_share_inside(protected_in, protected_out), "share"),
         "transfer_tb_out_of_eea_per_year": KPI(leaving, "TB/yr"),
         "transfer_tb_blocked_per_year": KPI(blocked, "TB/yr"),
         "user_rtt_ms_p50": KPI(weighted_quantile(rtt, weights, 0.50), "ms"),
         "user_rtt_ms_p95": KPI(weighted_quantile(rtt, weights, 0.95), "ms"),
-        "user_rtt_ms_mean": KPI(float((weights * rtt).sum() / weights.sum()) if weights.sum() > 0 else math.nan, "ms"),
+        "user_rtt_ms_mean": KPI(rtt_mean, "ms"),
         "requests_per_year": KPI(float(costs.annualise(m.requests.sum(), horizon)), "requests/yr"),
         "mau_end": KPI(float(m.mau[-1].sum()), "users"),
     }
@@ -126,16 +126,18 @@ def replication_result(m: Meters, scenario: Scenario) -> ReplicationResult:
             continue
         k[name] = KPI(float(value), units.get(name, "s"))
     if gw is not None:
-        tables["gateway_waits"] = gateway_wait_quantiles(gw)
+        tables["gateway_requests"] = gw_frame
         tables["reviewer_utilisation"] = reviewer_utilisation_by_hour(gw)
     total_requests = m.requests.sum()
     k["unavailable_request_share"] = KPI(float(m.unserved_requests.sum() / total_requests), "share")
     k["failover_request_share"] = KPI(float(m.failover_requests.sum() / total_requests), "share")
     k["residency_violation_tb"] = KPI(float(m.violation_gb.sum()) / 1000.0, "TB")
     k["residency_violation_requests"] = KPI(float(m.violation_requests), "requests")
-    k["failover_rtt_ms_p95"] = KPI(
-        weighted_quantile(rtt, m.failover_requests.ravel(), 0.95) if m.failover_requests.sum() > 0 else math.nan, "ms"
-    )
+    if m.failover_requests.sum() > 0:
+        fo_rtt, fo_weights, _ = user_rtt_mixture(m.rtt_ms, m.failover_requests, m.countries, scenario.network.access)
+        k["failover_rtt_ms_p95"] = KPI(weighted_quantile(fo_rtt, fo_weights, 0.95), "ms")
+    else:
+        k["failover_rtt_ms_p95"] = KPI(math.nan, "ms")
     k["migrated_tb"] = KPI(float(m.moved_in_gb.sum() + m.replicated_gb.sum()) / 1000.0, "TB")
     k["pending_migration_tb"] = KPI(m.pending_migration_gb / 1000.0, "TB")
     reached = np.flatnonzero(residency["eea_share_protected"].to_numpy() >= 0.99)
@@ -143,6 +145,8 @@ def replication_result(m: Meters, scenario: Scenario) -> ReplicationResult:
         float((residency["time"].iloc[reached[0]] - start) / pd.Timedelta(days=1)) if len(reached) else math.nan,
         "date",
     )
+    overflow_gb = _storage_overflow_gb(m, scenario)  # (T, S)
+    k["storage_overflow_pb"] = KPI(float(overflow_gb.sum(axis=1).max()) / 1e6, "PB")
     by_site = cost.groupby("site")["eur_per_year"].sum()
     peak_mw = load.it_kw.max(axis=0) / 1000.0
     for i, s in enumerate(m.sites):
@@ -151,10 +155,11 @@ def replication_result(m: Meters, scenario: Scenario) -> ReplicationResult:
         k[f"it_mw_peak.{s}"] = KPI(float(peak_mw[i]), "MW")
         k[f"it_mw_provisioned.{s}"] = KPI(float(load.provisioned_kw[i]) / 1000.0, "MW")
         k[f"co2_t_per_year.{s}"] = KPI(float(co2[i]), "t/yr")
+        k[f"storage_overflow_pb.{s}"] = KPI(float(overflow_gb[:, i].max()) / 1e6, "PB")
     return ReplicationResult(k, tables, _warnings(m, scenario, k))
 
 
-def _through_gateway(transfers: pd.DataFrame, gateway: GatewayRun | GatewayTally) -> float:
+def _through_gateway(transfers: pd.DataFrame, requests: pd.DataFrame) -> float:
     """Turn the export rows of ``transfers`` into what the gateway let cross (in place).
 
     The world offers exports per (class, destination) as volumes; the gateway turns them into
@@ -165,22 +170,30 @@ def _through_gateway(transfers: pd.DataFrame, gateway: GatewayRun | GatewayTally
     Returns:
         TB the gateway blocked.
     """
-    t = gateway_tally(gateway)
+    jobs = requests[requests["kind"] == "transfer"]
     key = ["data_class", "destination"]
-    approved = pd.DataFrame({  # the gateway's approved transfer jobs, in request order
-        "data_class": pd.Categorical.from_codes(t.approved_data_class.astype(np.int64), categories=list(t.data_class_names)),
-        "destination": pd.Categorical.from_codes(t.approved_destination.astype(np.int64),
-                                                 categories=list(t.destination_names)),
-        "crossed_gb": t.approved_crossed_gb,
-    })
     exports = transfers["kind"] == "export"
     offered_tb = transfers.loc[exports].groupby(key)["tb"].sum()
-    crossed_tb = approved.groupby(key, observed=True)["crossed_gb"].sum() / 1000.0
+    crossed_tb = jobs[jobs["outcome"] == "approved"].groupby(key, observed=True)["crossed_gb"].sum() / 1000.0
     crossed_tb.index = crossed_tb.index.set_levels([lvl.astype(str) for lvl in crossed_tb.index.levels])
     ratio = (crossed_tb.reindex(offered_tb.index, fill_value=0.0) / offered_tb).where(offered_tb > 0, 0.0)
     keys = pd.MultiIndex.from_frame(transfers.loc[exports, key])
     transfers.loc[exports, "tb"] = transfers.loc[exports, "tb"].to_numpy() * ratio.reindex(keys, fill_value=0.0).to_numpy()
-    return float(pd.Series(t.blocked_size_gb).sum()) / 1000.0
+    return float(jobs.loc[jobs["outcome"] == "blocked", "size_gb"].sum()) / 1000.0
+
+
+def _share_inside(inside: float, outside: float) -> float:
+    """The share inside: exactly 1 with nothing outside and exactly 0 with nothing inside."""
+    total = inside + outside
+    if total <= 0:
+        return 1.0
+    return float(1.0 - outside / total) if outside <= inside else float(inside / total)
+
+
+def _storage_overflow_gb(m: Meters, scenario: Scenario) -> np.ndarray:
+    """(T, S) bytes each site stores beyond its storage capacity at the end of each step, GB."""
+    cap_gb = np.array([scenario.sites[s].storage_pb_capacity * 1e6 for s in m.sites])
+    return np.clip(m.stored_gb.sum(axis=1) - cap_gb[None, :], 0.0, None)
 
 
 def _warnings(m: Meters, scenario: Scenario, k: dict[str, KPI]) -> tuple[str, ...]:
@@ -196,6 +209,11 @@ def _warnings(m: Meters, scenario: Scenario, k: dict[str, KPI]) -> tuple[str, ..
         contracted = scenario.sites[s].it_mw_contracted
         if need > contracted * (1 + 1e-9):
             out.append(f"{s}: needs {need:.1f} MW of IT power, more than the {contracted:g} MW contracted")
+    for s in m.sites:
+        over = k[f"storage_overflow_pb.{s}"].value
+        if over > 0:
+            cap = scenario.sites[s].storage_pb_capacity
+            out.append(f"{s}: stores up to {over:,.1f} PB more than its {cap:g} PB storage capacity (storage_overflow_pb)")
     if m.pending_migration_gb > 0:
         out.append(f"migration: {m.pending_migration_gb / 1e6:,.1f} PB still waiting to cross a link at the end of the run")
     return tuple(out)

@@ -38,10 +38,11 @@ def test_common_random_numbers_narrow_the_interval_of_a_difference() -> None:
     # honest: each scenario alone is as noisy either way (CRN does not shrink the KPI's own spread) ...
     for label in ("clover", "clover-2"):
         assert 0.5 < half_width(crn, label, kpi) / half_width(ind, label, kpi) < 2.0
-    # ... and both intervals estimate the same positive difference
+    # ... and both intervals estimate the same difference; with day-to-day variation on top of
+    # Poisson noise only the paired (CRN) interval resolves that it is positive
     d_crn = crn.set_index(["scenario", "kpi"]).loc[("clover-2", kpi)]
     d_ind = ind.set_index(["scenario", "kpi"]).loc[("clover-2", kpi)]
-    assert d_crn.diff_ci95_low > 0 and d_ind.diff_ci95_low > 0
+    assert d_crn.diff_ci95_low > 0
     assert max(d_crn.diff_ci95_low, d_ind.diff_ci95_low) < min(d_crn.diff_ci95_high, d_ind.diff_ci95_high)
 
 
@@ -83,7 +84,7 @@ def test_compare_command_writes_csv_and_chart_atomically(tmp_path: Path, capsys:
     assert cli.main(args) == 0
     printed = capsys.readouterr().out
     assert "cost_eur_per_year" in printed and "diff vs first" in printed
-    assert {p.name for p in out.iterdir()} == {"compare.csv", "compare.json", "compare.png", "replications.csv", ".clover-sim.json"}
+    assert {p.name for p in out.iterdir()} == {"compare.csv", "compare.json", "compare.png", "replications.csv"}
     table = pd.read_csv(out / "compare.csv")
     assert list(table.columns) == COLUMNS
     assert set(table["scenario"]) == {"pre_clover", "clover"}

@@ -304,7 +304,7 @@ def test_random_contexts_feasible_or_explained(ctx: PlacementContext, name: str)
         for ref in ("clover", "nearest_eea"):
             try:
                 other = get_policy(ref).place(ctx)
-            except NoSiteAvailable:
+            except (NoSiteAvailable, opt.InfeasiblePlacement):  # the rule policies fit storage too
                 continue
             if np.allclose(other.store.sum(axis=2), ctx.replicas[None, :]):
                 assert violations(ctx, other), f"{ref} is feasible but the optimiser said: {exc}"

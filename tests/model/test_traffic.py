@@ -14,7 +14,7 @@ import pytest
 
 from sim import load_scenario
 from sim.model.traffic import TimeGrid, demand_profile, draw_demand, time_grid, utc_offsets_h
-from tests.conftest import SCENARIOS
+from tests.conftest import POISSON_ONLY, SCENARIOS
 
 YEAR_S = 365.25 * 86400.0
 DIURNAL = [float(h + 1) for h in range(24)]
@@ -39,6 +39,7 @@ def scenario(start: str, days: float, *extra: str, step_minutes: float = 60, cou
             "population.growth_per_year=0.0",
             f"population.diurnal_profile={DIURNAL}",
             f"population.weekly_profile={WEEKLY}",
+            *POISSON_ONLY,
             *pop,
             *extra,
         ],
@@ -146,7 +147,7 @@ def test_mau_shares_add_to_the_total() -> None:
     sc = load_scenario(SCENARIOS / "clover.toml", ["time.horizon_days=2", "population.growth_per_year=0.0"])
     assert len(sc.population.countries) == 32
     d = draw_demand(sc, time_grid(sc), np.random.default_rng(0))
-    np.testing.assert_allclose(d.mau.sum(axis=1), 150e6, rtol=1e-9)
+    np.testing.assert_allclose(d.mau.sum(axis=1), sc.population.mau, rtol=1e-9)
     assert (d.mau > 0).all()
     sc2 = scenario("2025-01-06", 1)
     d2 = draw_demand(sc2, time_grid(sc2), np.random.default_rng(0))

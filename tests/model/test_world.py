@@ -8,7 +8,7 @@ import pytest
 from sim.model.world import run_world
 from sim.results.replication import replication_result
 from sim.results.tables import conservation_gap_gb
-from tests.conftest import short
+from tests.conftest import POISSON_ONLY, short
 
 
 def run(sc, seed: int = 0):
@@ -31,7 +31,9 @@ def test_bytes_conserved_in_steady_state(clover_short) -> None:
 
 def test_bytes_conserved_through_site_openings() -> None:
     # 2024-10-15 + 30 days spans hamar's online date (2024-10-31): data must move to it
-    sc = short("clover.toml", "time.start=2024-10-15", days=30)
+    # (room for all of it in Ireland until hamar opens: this test is about bytes, not capacity)
+    sc = short("clover.toml", "time.start=2024-10-15", "sites.dublin.storage_pb_capacity=1000",
+               "sites.ireland2.storage_pb_capacity=1000", days=30)
     m = run(sc)
     assert len(m.placement_changes_s) == 2
     assert_conserved(m)
@@ -88,19 +90,23 @@ def test_latency_table_and_percentiles(clover_short) -> None:
     assert (lat.rtt_ms >= lat.fibre_min_ms).all()
     np.testing.assert_allclose(lat.groupby("country").share_of_requests.sum(), 1.0)
     p50, p95 = res.kpis["user_rtt_ms_p50"].value, res.kpis["user_rtt_ms_p95"].value
-    assert lat.rtt_ms.min() <= p50 <= p95 <= lat.rtt_ms.max()
+    # users see the path plus their access network (sim.results.latency): never less than the path
+    access = clover_short.network.access
+    assert lat.rtt_ms.min() <= p50 <= p95 <= lat.rtt_ms.max() + 5 * access.mobile_ms_p95
+    assert p50 >= lat.rtt_ms.min() + 0.5 * access.fixed_ms_median
 
 
-def test_demand_is_poisson_around_the_profile(clover_short) -> None:
+def test_demand_is_poisson_around_the_profile() -> None:
     from sim.model.traffic import draw_demand, time_grid
 
-    grid = time_grid(clover_short)
-    d = draw_demand(clover_short, grid, np.random.default_rng(1))
+    sc = short("clover.toml", *POISSON_ONLY)
+    grid = time_grid(sc)
+    d = draw_demand(sc, grid, np.random.default_rng(1))
     # total of Poisson counts within 5 standard deviations of its mean
     assert abs(d.requests.sum() - d.expected_requests.sum()) < 5 * np.sqrt(d.expected_requests.sum())
     # daily requests per DAU as configured (profile weights average to ~1 over a week)
-    pop = clover_short.population
-    dau_days = (d.mau * pop.daily_active_ratio).mean(axis=0).sum() * clover_short.time.horizon_days
+    pop = sc.population
+    dau_days = (d.mau * pop.daily_active_ratio).mean(axis=0).sum() * sc.time.horizon_days
     assert d.expected_requests.sum() / dau_days == pytest.approx(pop.requests_per_dau_per_day, rel=0.02)
 
 
@@ -136,8 +142,8 @@ def test_table_kpi_and_gateway_agree_on_what_leaves_the_eea(clover_short) -> Non
     flows = res.tables["transfers"]
     leaving = float(annualise(flows.loc[flows.leaves_eea, "tb"].sum(), m.horizon_s))
     assert res.kpis["transfer_tb_out_of_eea_per_year"].value == pytest.approx(leaving, rel=1e-12)
-    crossed_gb = m.gateway.approved_crossed_gb  # every approved transfer job of the gateway's tally
-    assert len(crossed_gb) > 0
+    req = res.tables["gateway_requests"]
+    approved = req[(req.kind == "transfer") & (req.outcome == "approved")]
     exported = flows.loc[flows.kind == "export", "tb"].sum()
-    assert exported == pytest.approx(crossed_gb.sum() / 1000.0, rel=1e-9)
+    assert exported == pytest.approx(approved.crossed_gb.sum() / 1000.0, rel=1e-9)
     assert exported < 0.2 * flows.loc[flows.kind == "ingest", "tb"].sum()  # sanity: exports are small

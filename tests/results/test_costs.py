@@ -17,7 +17,15 @@ import pytest
 from sim import load_scenario
 from sim.meters import FlowLog, Meters
 from sim.reference.units import YEAR_S
-from sim.results.costs import annualise, co2_t_per_year, cost_by_year, cost_table, gateway_active, site_load
+from sim.results.costs import (
+    annualise,
+    co2_t_per_year,
+    cost_by_year,
+    cost_table,
+    gateway_active,
+    horizon_cost_table,
+    site_load,
+)
 from tests.conftest import SCENARIOS
 
 HOUR = 3600.0
@@ -37,6 +45,7 @@ PRICES = [
     "storage.capex_eur_per_tb=50.0",
     "storage.amortisation_years=5.0",
     "costs.colocation_eur_per_kw_month=100.0",
+    'costs.colocation_basis="used"',
     "costs.staff_eur_per_fte_year=1000.0",
     "costs.programme_staff_fte=0.0",
     "network.inter_site_eur_per_gb=0.01",
@@ -50,7 +59,6 @@ PRICES = [
     "sites.hamar.grid_gco2_per_kwh=50.0",
     "sites.hamar.staff_fte=1.0",
     'policy.sites=["dublin","hamar"]',
-    "data_classes.protected_personal.replicas=2",  # two sites hold at most two copies
     "gateway.enabled=false",
     "time.start=2025-01-01",
 ]
@@ -249,7 +257,7 @@ def test_cost_by_year_costs_each_calendar_year_on_its_own() -> None:
     sc = scenario("time.start=2024-12-31")
     log = flows((0.0, "dublin", "hamar", "replication", 8.0), (DAY, "dublin", "hamar", "replication", 2.0))
     by_year = cost_by_year(meters(step_s=12 * HOUR, log=log), sc)
-    assert list(by_year.columns) == ["year", "site", "category", "eur", "eur_per_year", "days"]
+    assert list(by_year.columns) == ["year", "site", "category", "eur", "eur_per_year", "days", "quantity", "unit"]
     assert sorted(by_year.year.unique()) == [2024, 2025]
     np.testing.assert_allclose(by_year.days, 1.0)
 
@@ -315,3 +323,48 @@ def test_total_is_sum_of_hand_rows() -> None:
         + 2000 + 1000  # staff
     )
     assert math.isclose(total, by_hand, rel_tol=1e-9)
+
+
+def test_colocation_is_billed_on_the_contracted_power_by_default() -> None:
+    """Take-or-pay: a site pays for its contracted IT MW, whatever the fleet draws; 'used' pays the fleet."""
+    contracted = cost_table(meters(), scenario('costs.colocation_basis="contracted"'))
+    hamar_mw = scenario().sites["hamar"].it_mw_contracted
+    assert row(contracted, "hamar", "colocation").eur_per_year == pytest.approx(hamar_mw * 1000 * 1200.0)
+    assert row(contracted, "hamar", "colocation").unit == "contracted IT kW"
+    used = cost_table(meters(), scenario())
+    assert row(used, "hamar", "colocation").eur_per_year < row(contracted, "hamar", "colocation").eur_per_year
+    # a site may say otherwise (e.g. a tenant share of a shared legacy fleet)
+    mixed = cost_table(meters(), scenario('costs.colocation_basis="contracted"', 'sites.hamar.colocation_basis="used"'))
+    assert row(mixed, "hamar", "colocation").eur_per_year == row(used, "hamar", "colocation").eur_per_year
+    assert row(mixed, "dublin", "colocation").eur_per_year == row(contracted, "dublin", "colocation").eur_per_year
+    # the shipped scenarios: Clover's own sites are contracted, the legacy sites pay for what they use
+    clover = load_scenario(SCENARIOS / "clover.toml")
+    pre = load_scenario(SCENARIOS / "pre_clover.toml")
+    assert clover.costs.colocation_basis == "contracted" and clover.sites["hamar"].colocation_basis is None
+    assert pre.sites["virginia"].colocation_basis == "used" and pre.sites["singapore"].colocation_basis == "used"
+
+
+def test_a_multi_year_horizon_charges_each_year_for_what_it_needs() -> None:
+    """Dublin works hard in 2025 and holds nothing in 2026: its fleet is not charged in 2026."""
+    days = 730  # 2025-01-01 .. 2026-12-31
+    busy = np.zeros((days, 2))
+    busy[:365, 0] = 20.0  # dublin: 4 servers in 2025, none in 2026
+    busy[:, 1] = 3.0  # hamar: 1 server throughout
+    stored = np.zeros((days, 2))
+    m = meters(busy, stored, step_s=DAY, log=flows())
+    sc = scenario()
+    by_year = cost_by_year(m, sc)
+    horizon = horizon_cost_table(m, sc, by_year)
+    years = days / 365.25
+    # dublin's servers: 4 x 1,000 EUR a year for the 365 days of 2025, nothing in 2026
+    assert row(by_year[by_year.year == 2026], "dublin", "servers").eur == 0.0
+    assert row(horizon, "dublin", "servers").eur_per_year == pytest.approx(4 * 1000.0 * (365 / 365.25) / years)
+    # the horizon's yearly figure is the calendar years' EUR over the horizon in years
+    assert horizon.eur_per_year.sum() == pytest.approx(by_year.eur.sum() / years)
+    # ... whereas sizing the whole horizon for its peak would charge dublin's fleet twice as long
+    whole = cost_table(m, sc)
+    assert row(whole, "dublin", "servers").eur_per_year == pytest.approx(4000.0)
+    assert row(horizon, "dublin", "servers").eur_per_year < 0.51 * row(whole, "dublin", "servers").eur_per_year
+    # a single calendar year: the same figure as costing the run as a whole
+    one = meters(busy[:365], stored[:365], step_s=DAY, log=flows())
+    assert horizon_cost_table(one, sc).eur_per_year.to_numpy() == pytest.approx(cost_table(one, sc).eur_per_year.to_numpy())

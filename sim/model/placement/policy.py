@@ -31,6 +31,9 @@ __all__ = [
     "register_policy",
     "get_policy",
     "spread_copies",
+    "fit_storage",
+    "serve_where_copies",
+    "serve_nearest",
 ]
 
 
@@ -207,6 +210,174 @@ def spread_copies(weights: NDArray[np.float64], copies: int) -> NDArray[np.float
         capped |= over
 
 
+def fit_storage(ctx: PlacementContext, store: NDArray[np.float64], order: NDArray[np.int64],
+                eligible: NDArray[np.bool_]) -> NDArray[np.float64]:
+    """Move copies off sites whose planned bytes exceed their storage capacity.
+
+    A site's planned bytes are ``sum_ck volume_gb[c, k] x store[c, k, s]`` (``ctx.volume_gb``: the
+    largest expected one-copy volume over the rest of the run). While a site is over its
+    ``site_storage_pb``, its copy shares are scaled down to fit and the bytes taken off go, per
+    (country, class), to the next site in that country's ``order`` that is ``eligible``, holds
+    less than a whole copy, has room, and (where the class asks for it) lies in a country with
+    no other copy.
+
+    Args:
+        ctx: the decision context.
+        store: (C, K, S) copy shares the policy wants.
+        order: (C, S) each country's sites in order of preference.
+        eligible: (S,) sites that may hold copies.
+
+    Returns:
+        (C, K, S) copy shares that fit (``store`` itself when everything fits).
+
+    Raises:
+        InfeasiblePlacement: naming the full sites, when the eligible sites cannot hold the data.
+    """
+    if ctx.volume_gb.size == 0 or ctx.site_storage_pb.size == 0:
+        return store
+    cap_gb = ctx.site_storage_pb * 1e6
+    vol = ctx.volume_gb
+    load = np.einsum("ck,cks->s", vol, store)
+    if (load <= cap_gb * (1 + 1e-9)).all():
+        return store
+    x = store.copy()
+    countries = np.array(ctx.site_country) if ctx.site_country else np.array(ctx.sites)
+    site_idx = np.arange(len(ctx.sites))
+    for _ in range(10 * len(ctx.sites) + 10):
+        load = np.einsum("ck,cks->s", vol, x)
+        over = load - cap_gb
+        s = int(np.argmax(over / np.maximum(cap_gb, 1e-9)))
+        if over[s] <= cap_gb[s] * 1e-9:
+            return x
+        # take off copies that another eligible site with room could take (it holds less than
+        # a whole copy); what finds no place goes back, and a pass without progress is final
+        others = eligible & (site_idx != s) & (load < cap_gb)
+        movable = (x[:, :, others] < 1.0 - 1e-12).any(axis=2) & (x[:, :, s] > 0)
+        movable_gb = float((vol * x[:, :, s] * movable).sum())
+        if movable_gb <= over[s] * 1e-9:
+            break
+        moved = x[:, :, s] * movable * min(1.0, over[s] / movable_gb)  # (C, K) copy shares
+        x[:, :, s] -= moved
+        placed_gb = 0.0
+        for j in range(order.shape[1]):
+            if moved.max() <= 1e-12:
+                break
+            for c in range(len(ctx.countries)):
+                t = int(order[c, j])
+                if not others[t] or moved[c].max() <= 1e-12:
+                    continue
+                room_gb = cap_gb[t] - load[t]
+                for k in np.flatnonzero(moved[c] > 1e-12):
+                    if room_gb <= 0:
+                        break
+                    if ctx.class_distinct_countries.size and ctx.class_distinct_countries[k]:
+                        same = (countries == countries[t]) & (site_idx != t)
+                        if (x[c, k, same] > 1e-12).any():
+                            continue
+                    share = min(moved[c, k], 1.0 - x[c, k, t], room_gb / vol[c, k] if vol[c, k] > 0 else np.inf)
+                    if share <= 0:
+                        continue
+                    x[c, k, t] += share
+                    moved[c, k] -= share
+                    room_gb -= share * vol[c, k]
+                    load[t] += share * vol[c, k]
+                    placed_gb += share * vol[c, k]
+        x[:, :, s] += moved  # what found no place stays where it was
+        if placed_gb <= over[s] * 1e-9:
+            break
+    load = np.einsum("ck,cks->s", vol, x)
+    if (load <= cap_gb * (1 + 1e-9)).all():
+        return x
+    full = [ctx.sites[i] for i in np.flatnonzero(eligible) if load[i] >= cap_gb[i] * (1 - 1e-6)]
+    need_pb = float((vol.sum(axis=0) * ctx.replicas).sum()) / 1e6
+    have_pb = float(cap_gb[eligible].sum()) / 1e6
+    raise InfeasiblePlacement([
+        f"storage: the data needs {need_pb:,.1f} PB with its copies but the eligible sites hold "
+        f"{have_pb:,.1f} PB (a site holds at most one copy of a user's data); full: "
+        f"{', '.join(full)} (sites.<id>.storage_pb_capacity)"
+    ])
+
+
+def serve_where_copies(ctx: PlacementContext, serve: NDArray[np.float64], store: NDArray[np.float64],
+                       order: NDArray[np.int64]) -> NDArray[np.float64]:
+    """Keep requests next to the residency-bound data they read: serve[c, s] <= store[c, k, s].
+
+    For every EEA-only class k a site serves at most the share of a country's users whose copy
+    it holds; a share that :func:`fit_storage` moved away moves with it, to the next site in the
+    country's ``order`` that still has room under that bound.
+
+    Args:
+        ctx: the decision context.
+        serve: (C, S) serving shares the policy wants.
+        store: (C, K, S) copy shares after storage was fitted.
+        order: (C, S) each country's sites in order of preference.
+
+    Returns:
+        (C, S) serving shares (``serve`` itself when nothing had to move).
+    """
+    if not ctx.class_eea_only.any():
+        return serve
+    limit = store[:, ctx.class_eea_only, :].min(axis=1)  # (C, S)
+    if (serve <= limit + 1e-12).all():
+        return serve
+    out = np.minimum(serve, limit)
+    for c in range(len(ctx.countries)):
+        missing = 1.0 - out[c].sum()
+        for t in order[c]:
+            if missing <= 1e-12:
+                break
+            take = min(missing, limit[c, t] - out[c, t])
+            if take > 0:
+                out[c, t] += take
+                missing -= take
+        if missing > 1e-9:  # nowhere holds all of this country's residency-bound data: keep the wish
+            out[c] = serve[c]
+    return out
+
+
+def serve_nearest(ctx: PlacementContext, eligible: NDArray[np.bool_],
+                  store: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Serve each country from the nearest sites that hold its data and have power left.
+
+    A greedy transportation plan: (country, site) pairs in order of modelled RTT, each country's
+    peak compute (``ctx.compute_mw``) assigned to the nearest ``eligible`` site until the site's
+    contracted IT MW is used up or the site's share reaches the country's copy share of every
+    EEA-only class there (requests are served next to the residency-bound data they read). The
+    site's storage power (planned bytes x ``storage_w_per_gb``) is taken off its contract first.
+
+    Args:
+        ctx: the decision context (``compute_mw`` must be given).
+        eligible: (S,) sites that may serve.
+        store: (C, K, S) copy shares.
+
+    Returns:
+        (C, S) serving shares and (C,) the share of each country's requests nobody could take.
+    """
+    C, S = len(ctx.countries), len(ctx.sites)
+    limit = store[:, ctx.class_eea_only, :].min(axis=1) if ctx.class_eea_only.any() else np.ones((C, S))
+    need = np.asarray(ctx.compute_mw, dtype=float).copy()
+    scale = np.where(need > 0, need, 1.0)  # a country without demand is served at its nearest site
+    need = np.where(need > 0, need, 1e-12)
+    storage_mw = np.zeros(S)
+    if ctx.volume_gb.size and ctx.storage_w_per_gb > 0:
+        storage_mw = np.einsum("ck,cks->s", ctx.volume_gb, store) * ctx.storage_w_per_gb / 1e6
+    cap = np.where(eligible, ctx.site_it_mw - storage_mw, 0.0).astype(float)
+    serve = np.zeros((C, S))
+    rtt = np.where(eligible[None, :], ctx.rtt_ms, np.inf)
+    for flat in np.argsort(rtt, axis=None, kind="stable"):
+        c, s = divmod(int(flat), S)
+        if not np.isfinite(rtt[c, s]) or need[c] <= 0 or cap[s] <= 0:
+            continue
+        take = min(need[c], cap[s], (limit[c, s] - serve[c, s]) * scale[c])
+        if take <= 0:
+            continue
+        serve[c, s] += take / scale[c]
+        need[c] -= take
+        cap[s] -= take
+    unmet = np.clip(1.0 - serve.sum(axis=1), 0.0, 1.0)
+    return serve, unmet
+
+
 def _nearest(ctx: PlacementContext, eligible: NDArray[np.bool_]) -> NDArray[np.int64]:
     rtt = np.where(eligible[None, :], ctx.rtt_ms, np.inf)
     return np.argsort(rtt, axis=1, kind="stable")
@@ -237,16 +408,22 @@ class PreClover:
         store = np.zeros((C, K, S))
         for k in range(K):
             store[:, k, order[: ctx.replicas[k]]] = 1.0
-        return Placement(serve, store)
+        prefs = np.tile(np.r_[order, np.flatnonzero(~eligible)], (C, 1))
+        return Placement(serve, fit_storage(ctx, store, prefs, eligible))
 
 
 @register_policy("clover")
 class Clover:
-    """Project Clover: data on EEA sites only.
+    """Project Clover: data on EEA sites only; each request served by the nearest site with the data.
 
-    Copies are spread in proportion to contracted IT MW on distinct sites. Requests are split the same way; while the EEA sites together cannot carry
-    the peak demand (``ctx.compute_mw``), each runs at its contracted power and the rest stays
-    where it was served before (the interim enclave), so no site is driven past its contract.
+    Copies are spread in proportion to contracted IT MW on distinct sites, within each site's
+    storage capacity (:func:`fit_storage`); while the EEA sites cannot hold all the data, what
+    does not fit stays on the interim sites that held it before. Requests go to the nearest
+    site (by modelled RTT) that holds a copy of the requester's residency-bound data and has
+    contracted IT power left (:func:`serve_nearest`, a greedy transportation plan on each
+    country's peak compute, ``ctx.compute_mw``). What the EEA sites cannot carry stays where it
+    was served before (the interim enclave); without one it is spread over the EEA sites in
+    proportion to their contracts (the overload then shows as a warning).
     """
 
     name = "clover"
@@ -256,15 +433,28 @@ class Clover:
         _eligible_or_raise(ctx, eligible, "available EEA")
         w = np.where(eligible, ctx.site_it_mw, 0.0)
         C = len(ctx.countries)
-        serve = np.tile(w / w.sum(), (C, 1))
-        demand_mw = float(ctx.compute_mw.sum()) if ctx.compute_mw.size else 0.0
-        if ctx.previous is not None and demand_mw > w.sum():
-            outside = ctx.previous.serve * ~eligible[None, :]
-            spare = outside.sum(axis=1, keepdims=True)
-            if (spare > 0).all():
-                eea_share = w.sum() / demand_mw
-                serve = eea_share * serve + (1.0 - eea_share) * outside / spare
         store = np.stack([np.tile(spread_copies(w, int(r)), (C, 1)) for r in ctx.replicas], axis=1)
+        eea_order = np.argsort(-w, kind="stable")[: int(eligible.sum())]
+        interim = np.zeros_like(eligible)
+        if ctx.previous is not None:
+            interim = ~ctx.site_eea & (ctx.previous.store.sum(axis=(0, 1)) > 0)
+        try:
+            store = fit_storage(ctx, store, np.tile(eea_order, (C, 1)), eligible)
+        except InfeasiblePlacement:
+            # the EEA sites cannot hold it all yet: what does not fit stays on the interim sites
+            if not interim.any():
+                raise
+            order = np.tile(np.r_[eea_order, np.flatnonzero(interim)], (C, 1))
+            store = fit_storage(ctx, store, order, eligible | interim)
+        proportional = np.tile(w / w.sum(), (C, 1))
+        if ctx.compute_mw.size == 0:
+            return Placement(serve_where_copies(ctx, proportional, store, _nearest(ctx, eligible)), store)
+        serve, unmet = serve_nearest(ctx, eligible, store)
+        if unmet.max() > 1e-12:
+            outside = ctx.previous.serve * ~eligible[None, :] if ctx.previous is not None else np.zeros_like(serve)
+            spare = outside.sum(axis=1, keepdims=True)
+            rest = np.where(spare > 0, outside / np.where(spare > 0, spare, 1.0), proportional)
+            serve = serve + unmet[:, None] * rest
         return Placement(serve, store)
 
 
@@ -272,7 +462,8 @@ class Clover:
 class NearestEEA:
     """Each country served by its nearest available EEA site (by modelled RTT).
 
-    Copies go on the nearest ``replicas`` EEA sites. Capacity is not considered (overload shows in the KPIs).
+    Copies go on the nearest ``replicas`` EEA sites, the next nearest where a site's storage is full
+    (:func:`fit_storage`). Compute capacity is not considered (overload shows in the KPIs).
     """
 
     name = "nearest_eea"
@@ -290,4 +481,5 @@ class NearestEEA:
             r = min(int(ctx.replicas[k]), n_ok)
             for j in range(r):
                 store[np.arange(C), k, order[:, j]] = 1.0
-        return Placement(serve, store)
+        fitted = fit_storage(ctx, store, order, eligible)
+        return Placement(serve_where_copies(ctx, serve, fitted, order), fitted)
