@@ -90,11 +90,16 @@ def test_scheduled_outage_fails_over_inside_the_eea() -> None:
     assert_conserved(m)
 
 
+ONE_COPY = [f"data_classes.{k}.replicas=1" for k in
+            ("protected_personal", "user_content", "behavioural_analytics", "pseudonymised_aggregates")]
+
+
 def test_failover_anywhere_counts_residency_violations() -> None:
     sc = short(
         "dublin_outage.toml",
         "time.start=2025-12-14",
         'policy.sites=["dublin"]',
+        *ONE_COPY,  # one site holds one copy of each class
         'policy.failover="anywhere"',
         'policy.failover_sites=["virginia"]',
         days=5,
@@ -103,7 +108,7 @@ def test_failover_anywhere_counts_residency_violations() -> None:
     assert res.kpis["residency_violation_tb"].value > 0
     assert res.kpis["unavailable_request_share"].value == 0
     # eea_only on the same outage: no violation, but unserved requests (no other EEA site)
-    sc_eea = short("dublin_outage.toml", "time.start=2025-12-14", 'policy.sites=["dublin"]', days=5)
+    sc_eea = short("dublin_outage.toml", "time.start=2025-12-14", 'policy.sites=["dublin"]', *ONE_COPY, days=5)
     res_eea = replication_result(run(sc_eea)[1], sc_eea)
     assert res_eea.kpis["residency_violation_tb"].value == 0
     assert res_eea.kpis["unavailable_request_share"].value == pytest.approx(72 / 120, rel=0.05)
