@@ -38,7 +38,9 @@ clean:
 
 bench-all: setup
 	$(BIN)/python benchmarks/year.py
+	$(BIN)/python benchmarks/cli.py
 	$(BIN)/python benchmarks/gateway.py
+	$(BIN)/python benchmarks/memory.py
 	$(BIN)/python benchmarks/optimiser.py
 	$(BIN)/python benchmarks/sweep.py
 

@@ -1,13 +1,15 @@
 """Parallel efficiency of the local executor: 200 short runs with 1 and with 2 worker processes.
 
 The sweep is 20 MAU values x 10 replications of the Clover scenario on a 30-day horizon at
-15-minute steps (~25 ms a run), run through the real sweep machinery (chunked dispatch, atomic
-result files, the table). Each pool is started once and reused, as a sweep does, so the timed
+15-minute steps (each run simulates ~580,000 gateway requests one by one and keeps only its
+KPIs), run through the real sweep machinery (chunked dispatch, atomic result files, the table). Each pool is started once and reused, as a sweep does, so the timed
 part is the work of the sweep, not worker start-up; the start-up (spawn + import) is printed too.
 Each configuration is timed ``REPEATS`` times on its pool and the fastest is kept (other jobs on
 a shared machine only ever slow a repeat down). The load average is printed for context.
 
-Prints, as its last line, ``parallel_efficiency: <0..1>`` = t1 / (2 x t2). Run::
+Prints ``ms_per_run: <ms>`` (the sweep with one worker, per run: what one run costs in a
+worker, dispatch and result files included) and, as its last line,
+``parallel_efficiency: <0..1>`` = t1 / (2 x t2). Run::
 
     .venv/bin/python benchmarks/sweep.py
 """
@@ -67,6 +69,7 @@ def main() -> int:
     print(f"workers=2: start-up {start2:.2f} s, sweep {t2:.2f} s ({t2 / len(p.runs) * 1000:.1f} ms/run)")
     cold = (start1 + t1) / (2 * (start2 + t2))
     print(f"parallel_efficiency_with_startup: {cold:.3f}")
+    print(f"ms_per_run: {t1 / len(p.runs) * 1000:.1f}")
     print(f"parallel_efficiency: {t1 / (2 * t2):.3f}")
     return 0
 

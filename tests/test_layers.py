@@ -26,6 +26,7 @@ PKG = ROOT / "sim"
 RANK = {
     "reference": 0,
     "seeds": 0,
+    "cachedir": 0,
     "scenario": 1,
     "meters": 2,
     "model": 3,

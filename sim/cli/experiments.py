@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
-from sim.cli.common import EXIT_OK, add_overrides, check_out_dir, format_value
+from sim.cli.common import EXIT_OK, add_overrides, check_out_dir, check_scenario_size, format_value
 from sim.scenario import ScenarioError
 
 __all__ = ["register_cli", "cmd_compare", "cmd_sweep", "Progress"]
@@ -178,6 +178,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if len(args.scenarios) < 2:
         raise _input_error("compare", "give at least two scenario files; the first is the baseline")
     scenarios = [load_scenario(p, args.overrides) for p in args.scenarios]
+    for path, sc in zip(args.scenarios, scenarios, strict=True):  # each scenario's replications, before anything runs
+        check_scenario_size(argparse.Namespace(**{**vars(args), "scenario": path}), sc, runs=args.replications,
+                            parallel=args.workers or os.cpu_count() or 1)
     out = check_out_dir(args.out or default_out(scenarios), marker="compare.csv")
     total = len(scenarios) * args.replications
     progress = Progress(total, "compare")
@@ -219,7 +222,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         sensitivity=args.sensitivity,
         kpis=args.kpis,
     )
-    out = check_out_dir(args.out or Path("results") / f"sweep-{plan.name}", marker="sweep.json")
+    from sim.scenario.budget import estimate_run
+
+    tasks = plan.unique_tasks()  # size of the largest design point, times the runs
+    largest = max((t.scenario for t in tasks), key=lambda s: estimate_run(s).memory_bytes)
+    check_scenario_size(args, largest, runs=len(tasks), parallel=args.workers or os.cpu_count() or 1)
+    out = check_out_dir(args.out or Path("results") / f"sweep-{plan.name}", marker="sweep.json", replaced=False)
     started = time.perf_counter()
     progress: list[Progress] = []
 

@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from sim.cli.common import InputError, add_overrides, check_out_dir
+from sim.cli.common import InputError, add_overrides, check_out_dir, check_scenario_size
 from sim.scenario import ScenarioError, load_scenario
 
 __all__ = ["register_cli", "cmd_pareto"]
@@ -57,6 +57,7 @@ def cmd_pareto(args: argparse.Namespace) -> int:
     if not (args.days > 0 and math.isfinite(args.days)) or args.days * 1440 < 1:
         raise InputError(f"--days: must be a positive number of days (got {args.days})")
     sc = load_scenario(args.scenario, args.overrides)
+    check_scenario_size(args, sc, runs=args.points + 3, horizon_days=args.days)  # the weighted points and the named policies
     out = check_out_dir(args.out or Path("results") / f"{sc.name}-pareto", marker="pareto.csv")
     started = time.perf_counter()
     try:

@@ -8,7 +8,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sim.cli.common import EXIT_OK, InputError, add_overrides, check_out_dir, format_value
+from sim.cli.calibrate import add_uncertainty_options
+from sim.cli.common import EXIT_OK, InputError, add_overrides, check_out_dir, check_run_size, check_scenario_size, format_value
 from sim.results.kpis import RUN_TABLE_KPIS
 from sim.scenario import Scenario, ScenarioError, load_scenario
 
@@ -29,8 +30,15 @@ def register_cli(subparsers: Any) -> None:
     run.add_argument("--seed", type=int, default=None, help="root seed (default: the scenario's seed)")
     run.add_argument("--out", type=Path, default=None, help="results folder (default results/<scenario name>)")
     run.add_argument("--no-charts", action="store_true", help="skip the PNG charts")
+    run.add_argument("--requests", action="store_true",
+                     help="also write gateway_requests.parquet, one row per gateway request of the first "
+                          "replication (~8 bytes a request on disk: ~55 MB for a Clover year; its size is "
+                          "announced before it is written)")
     run.add_argument("--no-requests", action="store_true",
-                     help="skip the per-request gateway table (large for multi-year runs)")
+                     help="deprecated, does nothing: the per-request table is only written with --requests")
+    run.add_argument("--uncertainty", type=int, default=None, metavar="N",
+                     help="also run N input sets drawn from [uncertainty]: assumption ranges and drivers per KPI")
+    add_uncertainty_options(run)
 
     val = sub.add_parser("validate", help="check a scenario file without running it")
     _scenario_args(val)
@@ -103,6 +111,10 @@ def cmd_staff(args: argparse.Namespace) -> int:
         raise InputError(f"--days: must be > 0 (got {args.days})")
     if not sc.gateway.enabled:
         raise ScenarioError(str(args.scenario), "gateway.enabled", "the scenario has no gateway to staff")
+    from sim.scenario.budget import estimate_gateway
+
+    # a staffing search runs the gateway a few dozen times: budget 50 trials of --days each
+    check_run_size(args, str(args.scenario), estimate_gateway(sc.gateway, args.days * 86400.0, runs=50), field="--days")
     from sim.model.gateway import staff_for_target
 
     started = time.perf_counter()
@@ -138,9 +150,24 @@ def cmd_staff(args: argparse.Namespace) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     """``clover-sim validate``: check a scenario file without running it."""
     sc = load_scenario(args.scenario, args.overrides)
+    check_scenario_size(args, sc)  # what `run` would refuse is not ok
     sites = ", ".join(sc.policy.sites)
     print(f"{args.scenario}: ok (scenario {sc.name!r}, policy {sc.policy.placement} on {sites})")
     return EXIT_OK
+
+
+def _import_matplotlib() -> None:
+    """Import the Matplotlib the charts draw with (~0.5 s); nothing the simulation imports.
+
+    Run in a second thread while the run simulates. Only third-party modules that import neither
+    pandas nor ``sim``, so the two threads never import the same module at the same time.
+    """
+    import matplotlib.backends.backend_agg
+    import matplotlib.dates
+    import matplotlib.figure
+    import matplotlib.lines
+    import matplotlib.patches
+    import matplotlib.ticker  # noqa: F401
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -150,11 +177,21 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.seed is not None and args.seed < 0:
         raise InputError(f"--seed: must be >= 0 (got {args.seed})")
     sc = load_scenario(args.scenario, args.overrides)
+    check_scenario_size(args, sc, runs=args.replications + max(args.uncertainty or 0, 0))  # before anything runs
     out = _out_dir(args.out, sc)
+    plan = None
+    if args.uncertainty is not None:  # every input set is validated before anything runs
+        from sim.cli import calibrate as unc
+
+        plan = unc.plan_uncertainty(args, args.uncertainty, "--uncertainty")
+        unc.check_store(args, out)
     started = time.perf_counter()
+    if not args.no_charts:  # Matplotlib loads in a second thread while the run simulates (the
+        import threading  # compiled kernels release the GIL, so the two overlap on two cores)
+
+        threading.Thread(target=_import_matplotlib, name="import-matplotlib", daemon=True).start()
     from sim.experiments.replicate import simulate  # heavy imports only once the input is known good
     from sim.model.world import ModelInputError
-    from sim.report.files import write_results
 
     bar = None
     if sys.stderr.isatty() and args.replications > 1:  # quiet when not on a terminal
@@ -166,17 +203,40 @@ def cmd_run(args: argparse.Namespace) -> int:
         if bar is not None:
             bar.update(1)
 
+    requests = None
+    if args.requests:  # written while the gateway runs, into a hidden sibling of the folder
+        from sim.report.files import GatewayRequestsWriter
+
+        requests = GatewayRequestsWriter.next_to(out, announce=print)
     try:
-        results = simulate(sc, replications=args.replications, seed=args.seed, progress=progress)
-    except ModelInputError as exc:
-        raise ScenarioError(str(args.scenario), exc.field, exc.problem) from None
+        try:
+            results = simulate(sc, replications=args.replications, seed=args.seed, progress=progress,
+                               gateway_requests=requests)
+        except ModelInputError as exc:
+            raise ScenarioError(str(args.scenario), exc.field, exc.problem) from None
+        finally:
+            if bar is not None:
+                bar.close()
+        propagation = unc.run_uncertainty(plan, args) if plan is not None else None
+        from sim.report.files import write_results
+
+        write_results(results, out, with_charts=not args.no_charts, uncertainty=propagation,
+                      gateway_requests=requests.close() if requests is not None else None)
     finally:
-        if bar is not None:
-            bar.close()
-    write_results(results, out, with_charts=not args.no_charts, with_requests=not args.no_requests)
+        if requests is not None:
+            requests.discard()  # moved into the folder, or left over from a failed run
     elapsed = time.perf_counter() - started
     print(f"scenario {sc.name}: {args.replications} replication(s), seed {results.seed}, {elapsed:.1f} s -> {out}")
-    _print_kpis(results)
+    if propagation is None:
+        _print_kpis(results)
+    else:
+        from sim.report.uncertainty_files import add_uncertainty
+
+        summary = add_uncertainty(results.summary(), propagation)
+        unc.print_uncertainty(summary, [n for n in RUN_TABLE_KPIS if n in summary["kpis"]])
+        if propagation.failed:
+            print(f"warning: {len(propagation.failed)} input set(s) failed, first: {next(iter(propagation.failed.values()))}",
+                  file=sys.stderr)
     for warning in results.warnings():
         print(f"warning: {warning}", file=sys.stderr)
     return EXIT_OK

@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from sim.meters.gateway import RequestSink
 from sim.model import world
 from sim.results.replication import ReplicationResult, Results, replication_result
 from sim.scenario import Scenario
@@ -23,12 +24,15 @@ from sim.seeds import replication_seeds
 __all__ = ["replication_seeds", "run_replication", "simulate"]
 
 
-def run_replication(scenario: Scenario, seed_seq: np.random.SeedSequence) -> ReplicationResult:
+def run_replication(scenario: Scenario, seed_seq: np.random.SeedSequence,
+                    gateway_requests: RequestSink | None = None) -> ReplicationResult:
     """Run one replication: the discrete-event world on one seed, then its KPIs and tables.
 
     Args:
         scenario: the resolved scenario.
         seed_seq: the replication's SeedSequence (see :func:`sim.seeds.replication_seeds`).
+        gateway_requests: takes every gateway request of the run while it runs (the per-request
+            table); the results keep only the gateway's tally.
 
     Returns:
         The replication's KPIs, tidy tables and warnings.
@@ -36,7 +40,10 @@ def run_replication(scenario: Scenario, seed_seq: np.random.SeedSequence) -> Rep
     Raises:
         sim.model.world.ModelInputError: the scenario cannot run (e.g. no site available).
     """
-    meters = world.run_world(scenario, seed_seq)
+    if gateway_requests is None:
+        meters = world.run_world(scenario, seed_seq)
+    else:
+        meters = world.run_world(scenario, seed_seq, gateway_requests)
     return replication_result(meters, scenario)
 
 
@@ -46,6 +53,7 @@ def simulate(
     replications: int = 1,
     seed: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    gateway_requests: RequestSink | None = None,
 ) -> Results:
     """Run ``replications`` independent replications of a scenario.
 
@@ -54,6 +62,7 @@ def simulate(
         replications: how many replications (>= 1).
         seed: root seed; defaults to the scenario's ``seed``.
         progress: called with (done, total) after each replication.
+        gateway_requests: takes every gateway request of the first replication while it runs.
 
     Returns:
         The results of every replication.
@@ -62,7 +71,7 @@ def simulate(
     results = Results(scenario=scenario, seed=root)
     seeds = replication_seeds(root, replications)
     for i, seed_seq in enumerate(seeds):
-        results.replications.append(run_replication(scenario, seed_seq))
+        results.replications.append(run_replication(scenario, seed_seq, gateway_requests if i == 0 else None))
         if progress is not None:
             progress(i + 1, len(seeds))
     return results

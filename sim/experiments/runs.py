@@ -19,6 +19,7 @@ import json
 import os
 import socket
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -36,6 +37,7 @@ __all__ = [
     "execute_run",
     "execute_chunk",
     "model_version",
+    "run_pending",
 ]
 
 
@@ -51,6 +53,9 @@ def _scenario_json(scenario: Scenario) -> dict[str, Any]:
     data = scenario.model_dump(mode="json")
     if data.get("sweep", 0) is None:
         del data["sweep"]
+    # what is uncertain or observed does not change a run: its values are already in the scenario
+    data.pop("uncertainty", None)
+    data.pop("observations", None)
     return data
 
 
@@ -211,3 +216,52 @@ class MemoryRunStore:
     def write(self, outcome: RunOutcome, meta: dict[str, Any] | None = None) -> None:
         """Keep the run's record (a copy, as if it had been written and read back)."""
         self.records[outcome.run_id] = json.loads(json.dumps(run_record(outcome, meta), allow_nan=True))
+
+
+class _Executes(Protocol):
+    """What :func:`run_pending` needs of an executor (:class:`sim.experiments.executors.Executor`)."""
+
+    def run(self, tasks: Sequence[RunTask], on_outcome: Callable[[RunOutcome], None]) -> None:
+        """Execute every task; call ``on_outcome`` once per task."""
+        ...
+
+
+def run_pending(
+    tasks: Sequence[RunTask],
+    store: RunStore,
+    executor: _Executes,
+    meta: Mapping[str, dict[str, Any]],
+    *,
+    force: bool = False,
+    on_outcome: Callable[[RunOutcome], None] | None = None,
+    on_start: Callable[[int, int], None] | None = None,
+) -> tuple[int, int]:
+    """Execute the tasks not yet finished in ``store``; store each record as its run finishes.
+
+    The one resume loop of sweeps and propagations.
+
+    Args:
+        tasks: the runs, each run id once.
+        store: where run records are kept (prepared here); finished runs found there are skipped.
+        executor: where runs execute (:mod:`sim.experiments.executors`).
+        meta: run id -> what is stored with the run's record (point, parameters, seed ...).
+        force: rerun finished runs too.
+        on_outcome: called after each run's record is stored.
+        on_start: called once with (runs to execute, runs skipped) before executing.
+
+    Returns:
+        (runs executed, runs skipped).
+    """
+    store.prepare()
+    todo = list(tasks) if force else [t for t in tasks if not store.finished(t.run_id)]
+    if on_start is not None:
+        on_start(len(todo), len(tasks) - len(todo))
+
+    def record(outcome: RunOutcome) -> None:
+        store.write(outcome, meta.get(outcome.run_id))
+        if on_outcome is not None:
+            on_outcome(outcome)
+
+    if todo:
+        executor.run(todo, record)
+    return len(todo), len(tasks) - len(todo)

@@ -30,7 +30,7 @@ from sim import scenario as scn
 from sim.experiments import sensitivity
 from sim.experiments.design import design_points, sweep_keys
 from sim.experiments.executors import Executor
-from sim.experiments.runs import RunOutcome, RunStore, RunTask, model_version
+from sim.experiments.runs import RunOutcome, RunStore, RunTask, model_version, run_pending
 from sim.scenario import Scenario, ScenarioError
 from sim.scenario.sweep import SensitivitySpec, SweepSpec, sensitivity_ranges
 from sim.seeds import replication_seeds
@@ -276,23 +276,12 @@ def execute_sweep(
     Returns:
         The table and counts; failed runs are listed, not raised.
     """
-    store.prepare()
-    tasks = plan.unique_tasks()
-    todo = tasks if force else [t for t in tasks if not store.finished(t.run_id)]
-    if on_start is not None:
-        on_start(len(todo), len(tasks) - len(todo))
-    meta = _run_meta(plan)
-
-    def record(outcome: RunOutcome) -> None:
-        store.write(outcome, meta[outcome.run_id])
-        if on_outcome is not None:
-            on_outcome(outcome)
-
-    if todo:
-        executor.run(todo, record)
+    executed, skipped = run_pending(
+        plan.unique_tasks(), store, executor, _run_meta(plan), force=force, on_outcome=on_outcome, on_start=on_start
+    )
     table = sweep_table(plan, store)
     failed = {r.run_id: r.error for r in table.itertuples() if r.status != "ok"}
-    report = SweepReport(table, executed=len(todo), skipped=len(tasks) - len(todo), failed=failed)
+    report = SweepReport(table, executed=executed, skipped=skipped, failed=failed)
     if plan.spec.sensitivity is not None:
         report.sensitivity = sweep_sensitivity(plan, table)
         kpis = sensitivity.analysed_kpis(plan.spec.sensitivity)

@@ -14,7 +14,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from sim.meters.flows import FlowLog
-from sim.meters.gateway import GatewayRun
+from sim.meters.gateway import GatewayRun, GatewayTally
 
 __all__ = ["Meters"]
 
@@ -50,7 +50,7 @@ class Meters:
         flows: every transfer, aggregated by month.
         placement_changes_s: times the placement changed (0 = the first decision).
         pending_migration_gb: bytes still waiting to cross a link at the end.
-        gateway: every gateway request of the run (None until the gateway has run).
+        gateway: the gateway's tally (or its full record), None until the gateway has run.
     """
 
     countries: list[str]
@@ -80,7 +80,7 @@ class Meters:
     flows: FlowLog
     placement_changes_s: list[float]
     pending_migration_gb: float
-    gateway: GatewayRun | None
+    gateway: GatewayTally | GatewayRun | None
     nominal_busy_core_s: NDArray[np.float64] | None = None
 
     @property

@@ -20,9 +20,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 from numpy.typing import NDArray
-from scipy.signal import lfilter
 
+from sim.cachedir import use_for_numba
 from sim.model.migration import MigrationBacklog
 from sim.scenario import Scenario
 
@@ -30,6 +31,26 @@ __all__ = ["StorageTally", "MigrationLinks", "Storage", "link_matrix_gbps"]
 
 #: Moves and copies per period start (s): two (K, S_from, S_to) arrays, GB.
 MigrationFlows = dict[float, list[NDArray[np.float64]]]
+
+
+use_for_numba()  # compiled code goes to the user cache folder, never into the installed package
+
+
+@njit(cache=True)
+def decay_path(writes, d, v1):  # noqa: ANN001, ANN201 - compiled
+    """(n, m) V_t = d x V_{t-1} + writes_t along axis 0, starting from d x V_{-1} = ``v1``.
+
+    Bit for bit what ``scipy.signal.lfilter([1.0], [1.0, -d], writes, axis=0, zi=v1[None])[0]``
+    gives (the same two operations per step), without importing ``scipy.signal`` (~0.7 s).
+    """
+    out = np.empty(writes.shape)
+    for j in range(writes.shape[1]):
+        z = v1[j]
+        for t in range(writes.shape[0]):
+            y = z + writes[t, j]
+            out[t, j] = y
+            z = y * d
+    return out
 
 
 def link_matrix_gbps(scenario: Scenario, sites: list[str]) -> NDArray[np.float64]:
@@ -169,7 +190,7 @@ class Storage:
         for k in range(len(self.retention_s)):
             d = np.exp(-dt_s / self.retention_s[k])
             writes = expected_requests * self.write_gb_per_request[k]
-            path = lfilter([1.0], [1.0, -d], writes, axis=0, zi=d * self.volume_gb[None, :, k])[0]
+            path = decay_path(writes, d, d * self.volume_gb[:, k])
             peak[:, k] = np.maximum(peak[:, k], path.max(axis=0))
         return peak
 
@@ -236,7 +257,7 @@ class Storage:
         for k in range(len(self.retention_s)):
             if uniform:
                 d = np.exp(-dt_s[0] / self.retention_s[k])
-                volume[:uniform, :, k] = lfilter([1.0], [1.0, -d], writes[:uniform, :, k], axis=0, zi=d * v0[None, :, k])[0]
+                volume[:uniform, :, k] = decay_path(writes[:uniform, :, k], d, d * v0[:, k])
             if uniform < b - a:
                 prev = volume[uniform - 1, :, k] if uniform else v0[:, k]
                 volume[-1, :, k] = prev * np.exp(-dt_s[-1] / self.retention_s[k]) + writes[-1, :, k]

@@ -25,8 +25,9 @@ import simpy
 from numpy.typing import NDArray
 
 from sim.meters import FlowLog, Meters
+from sim.meters.gateway import GatewayTally, RequestSink
 from sim.model.datacenter import DataCenter
-from sim.model.gateway import GatewayRun, simulate_gateway
+from sim.model.gateway import simulate_gateway
 from sim.model.network import fibre_min_matrix_ms, rtt_matrix_ms
 from sim.model.placement import policy as policies
 from sim.model.serving import ClassTraffic, Serving, ServingShares
@@ -114,9 +115,11 @@ class World:
         seed_seq: this replication's SeedSequence.
     """
 
-    def __init__(self, scenario: Scenario, seed_seq: np.random.SeedSequence) -> None:
+    def __init__(self, scenario: Scenario, seed_seq: np.random.SeedSequence,
+                 gateway_requests: RequestSink | None = None) -> None:
         self.scenario = scenario
         self.seed_seq = seed_seq
+        self.gateway_requests = gateway_requests
         self.grid: TimeGrid = time_grid(scenario)
         self.sites = scenario.world_sites
         self.classes = list(scenario.data_classes)
@@ -291,7 +294,7 @@ class World:
         m.gateway = self._run_gateway()
         return m
 
-    def _run_gateway(self) -> GatewayRun | None:
+    def _run_gateway(self) -> GatewayTally | None:
         """Every employee access and every export as an individual request through the gateway.
 
         None when the scenario has no gateway: nothing queues, exports leave as they are.
@@ -315,6 +318,8 @@ class World:
             rng=component_rng(self.seed_seq, "gateway"),
             transfer_policy=sc.policy.transfer,
             transfer_jobs_per_hour=rates,
+            record="tally",  # a few bytes per request; the table goes to gateway_requests if given
+            requests=self.gateway_requests,
         )
 
     def _processes(self, env: simpy.Environment) -> list[Generator[simpy.Event, None, None]]:
@@ -461,7 +466,12 @@ def replace_previous(ctx: policies.PlacementContext, previous: policies.Placemen
     return dataclasses.replace(ctx, previous=previous)
 
 
-def run_world(scenario: Scenario, seed_seq: np.random.SeedSequence) -> Meters:
-    """Build and run one replication of ``scenario``; see :class:`World`."""
-    return World(scenario, seed_seq).run()
+def run_world(scenario: Scenario, seed_seq: np.random.SeedSequence,
+              gateway_requests: RequestSink | None = None) -> Meters:
+    """Build and run one replication of ``scenario``; see :class:`World`.
+
+    ``gateway_requests`` takes every gateway request block by block while the gateway runs (the
+    per-request table); the meters keep only the gateway's tally.
+    """
+    return World(scenario, seed_seq, gateway_requests).run()
 

@@ -21,7 +21,6 @@ file, through :mod:`sim.report.io`.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -32,7 +31,7 @@ from sim.experiments.executors import Executor
 from sim.experiments.runs import RunOutcome
 from sim.experiments.sweep import SweepPlan, SweepReport, execute_sweep, manifest
 from sim.report.charts.experiments import comparison_chart, pareto_chart, sensitivity_chart
-from sim.report.io import atomic_dir, atomic_file, atomic_write_text
+from sim.report.io import atomic_dir, atomic_file, atomic_write_text, dumps_json
 from sim.report.run_store import DirectoryRunStore
 
 __all__ = [
@@ -64,7 +63,7 @@ def write_comparison(comparison: Comparison, out: str | Path, *, with_charts: bo
     def fill(tmp: Path) -> None:
         table.to_csv(tmp / "compare.csv", index=False)
         comparison.values.to_csv(tmp / "replications.csv", index=False)
-        (tmp / "compare.json").write_text(json.dumps(comparison.metadata(), indent=1) + "\n", encoding="utf-8")
+        (tmp / "compare.json").write_text(dumps_json(comparison.metadata(), indent=1) + "\n", encoding="utf-8")
         if with_charts:
             comparison_chart(table).savefig(tmp / "compare.png", dpi=_DPI, metadata={"Software": None})
 
@@ -91,7 +90,7 @@ def write_pareto(front: pd.DataFrame, out: str | Path) -> Path:
 
 def write_sweep_manifest(plan: SweepPlan, out: str | Path) -> Path:
     """Write ``sweep.json`` (what the sweep is: :func:`sim.experiments.sweep.manifest`) atomically."""
-    return atomic_write_text(Path(out) / "sweep.json", json.dumps(manifest(plan), indent=1) + "\n")
+    return atomic_write_text(Path(out) / "sweep.json", dumps_json(manifest(plan), indent=1) + "\n")
 
 
 def write_sweep_tables(table: pd.DataFrame, out: str | Path) -> None:

@@ -13,66 +13,190 @@ Layout of a results folder (see results/README.md):
     costs.csv           site, category, eur_per_year (+ the metered quantity behind it)
     costs_by_year.csv   year, site, category, eur, eur_per_year, days
     residency.csv       daily share of EEA-only bytes physically in the EEA
-    gateway_requests.parquet  one row per gateway request (first replication): arrival_ms, kind,
-                        class, region, wait_ms, service_ms, outcome, size_mb, crossed_mb,
-                        destination, data_class (read_gateway_requests gives seconds and GB)
+    gateway_waits.csv   quantiles of the access-request waits per class (the wait chart's data)
+    gateway_requests.parquet  only with --requests: one row per gateway request (first
+                        replication, request order): arrival_ms, kind, class, region, wait_ms,
+                        service_ms, outcome, size_mb, crossed_mb, destination, data_class
+                        (read_gateway_requests gives seconds and GB); written while the run goes
+                        on (GatewayRequestsWriter), never held whole
     reviewer_utilisation.csv  gateway reviewer utilisation by hour of day
     *.png               charts
+    with --uncertainty N: assumption ranges and drivers in summary.json, drivers.csv,
+                        uncertainty_runs.csv, tornado_<KPI>.png (sim.report.uncertainty_files)
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Mapping
+import os
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from matplotlib.figure import Figure
 
 from sim.report import charts
-from sim.report.charts.report import gateway_wait_chart
-from sim.report.io import atomic_dir
+from sim.report.io import atomic_dir, dumps_json
 from sim.results.replication import Results
 
-__all__ = ["write_results", "atomic_dir", "result_charts", "milestones", "write_gateway_requests", "read_gateway_requests"]
+if TYPE_CHECKING:
+    from sim.experiments.uncertainty import Propagation
+    from sim.meters.gateway import GatewayRows
+
+__all__ = [
+    "GatewayRequestsWriter",
+    "atomic_dir",
+    "milestones",
+    "read_gateway_requests",
+    "result_charts",
+    "write_gateway_requests",
+    "write_results",
+]
 
 _PNG_META = {"Software": None}
 
 
 _MS_COLUMNS = {"arrival_s": "arrival_ms", "wait_s": "wait_ms", "service_s": "service_ms"}
 _MB_COLUMNS = {"size_gb": "size_mb", "crossed_gb": "crossed_mb"}
+#: Columns of the per-request table, in file order, with the ``GatewayRows`` field and the labels.
+_REQUEST_COLUMNS = ("arrival_ms", "kind", "class", "region", "wait_ms", "service_ms", "outcome", "size_mb",
+                    "crossed_mb", "destination", "data_class")
 
 
-def write_gateway_requests(requests: pd.DataFrame, path: Path) -> None:
-    """Write the per-request gateway table compactly (7 M requests ~ 50 MB).
+class GatewayRequestsWriter:
+    """Writes the per-request gateway table while the run goes on (a ``RequestSink``).
 
-    Rows are sorted by arrival, times written as integer ms and volumes as integer MB with delta
-    encoding, labels dictionary-encoded.
+    Blocks of simulated requests (:class:`sim.meters.gateway.GatewayRows`, request order) are
+    gathered into row groups of about :attr:`ROW_GROUP` rows and appended to a Parquet file:
+    times as integer ms and volumes as integer MB (delta encoded), labels dictionary-encoded
+    straight from the integer codes (no Python object per row), zstd. The file is written to
+    ``path``; :func:`write_results` moves it into the results folder.
+
+    Args:
+        path: the file to write (a temporary sibling of the results folder, see :meth:`next_to`).
+        announce: called once with a line announcing the table's size, before anything is written.
     """
+
+    #: Rows per Parquet row group.
+    ROW_GROUP = 1 << 18
+    #: Bytes per request on disk, measured on the Clover year (for the announcement).
+    BYTES_PER_REQUEST = 8.0
+
+    def __init__(self, path: Path, announce: Callable[[str], None] | None = None) -> None:
+        self.path = Path(path)
+        self.announce = announce
+        self.rows = 0
+        self._pending: list[Any] = []
+        self._pending_rows = 0
+        self._writer: Any = None
+
+    @classmethod
+    def next_to(cls, out: Path, announce: Callable[[str], None] | None = None) -> GatewayRequestsWriter:
+        """A writer into a hidden temporary file next to the results folder ``out``."""
+        import tempfile
+
+        out = Path(out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=f".{out.name}.requests-", suffix=".parquet", dir=out.parent)
+        os.close(fd)
+        return cls(Path(name), announce)
+
+    def start(self, requests: int) -> None:
+        """Announce the table: ``requests`` rows at most, and about how many MB."""
+        if self.announce is not None:
+            size_mb = requests * self.BYTES_PER_REQUEST / 1e6
+            self.announce(f"gateway_requests.parquet: up to {requests:,} requests, about {size_mb:,.0f} MB "
+                          "(written while the run goes on)")
+
+    def write(self, rows: GatewayRows) -> None:
+        """Take a block of simulated requests (kept as integer columns until a row group is full)."""
+        self._pending.append(_request_columns(rows))
+        self._pending_rows += len(rows)
+        if self._pending_rows >= self.ROW_GROUP:
+            self._flush()
+
+    def close(self) -> Path | None:
+        """Write what is left and close the file; its path, or None if no request came."""
+        self._flush()
+        if self._writer is None:
+            return None
+        self._writer.close()
+        self._writer = None
+        return self.path
+
+    def discard(self) -> None:
+        """Close and delete the file (after a failed run, or once it has been moved)."""
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        self.path.unlink(missing_ok=True)
+
+    def _flush(self) -> None:
+        if not self._pending:
+            return
+        import pyarrow.parquet as pq
+
+        table = _requests_table(self._pending)
+        self._pending, self._pending_rows = [], 0
+        if self._writer is None:
+            self._writer = pq.ParquetWriter(
+                self.path, table.schema, compression="zstd",
+                use_dictionary=[c for c in _REQUEST_COLUMNS if not c.endswith(("_ms", "_mb"))],
+                column_encoding={c: "DELTA_BINARY_PACKED" for c in _REQUEST_COLUMNS if c.endswith(("_ms", "_mb"))})
+        self._writer.write_table(table, row_group_size=len(table))
+        self.rows += len(table)
+
+
+def _request_columns(rows: GatewayRows) -> dict[str, Any]:
+    """The per-request columns of a block as new integer arrays (times in ms, volumes in MB, codes)."""
+    import numpy as np
+
+    from sim.meters.gateway import KIND_NAMES, OUTCOME_NAMES
+
+    def per_thousand(values: np.ndarray) -> np.ndarray:
+        return np.round(values * 1000.0).astype(np.int64)
+
+    return {
+        "arrival_ms": per_thousand(rows.arrival_s),
+        "kind": (rows.kind.astype(np.int32), KIND_NAMES),
+        "class": (rows.priority.astype(np.int32), rows.class_names),
+        "region": (rows.region.astype(np.int32), rows.region_names),
+        "wait_ms": per_thousand(rows.wait_s),
+        "service_ms": per_thousand(rows.service_s),
+        "outcome": (rows.outcome.astype(np.int32), OUTCOME_NAMES),
+        "size_mb": per_thousand(rows.size_gb),
+        "crossed_mb": per_thousand(rows.crossed_gb),
+        "destination": (rows.destination.astype(np.int32), rows.destination_names),
+        "data_class": (rows.data_class.astype(np.int32), rows.data_class_names),
+    }
+
+
+def _requests_table(blocks: list[dict[str, Any]]) -> Any:
+    """An Arrow table from blocks of :func:`_request_columns` (codes -> dictionary-encoded labels)."""
     import numpy as np
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
-    df = requests.sort_values("arrival_s", kind="stable")
-    out = {}
-    for col in df.columns:
-        if col in _MS_COLUMNS:
-            out[_MS_COLUMNS[col]] = np.round(df[col].to_numpy(dtype=float) * 1000.0).astype(np.int64)
-        elif col in _MB_COLUMNS:
-            out[_MB_COLUMNS[col]] = np.round(df[col].to_numpy(dtype=float) * 1000.0).astype(np.int64)
+    columns = {}
+    for name in _REQUEST_COLUMNS:
+        if isinstance(blocks[0][name], tuple):
+            codes = np.concatenate([b[name][0] for b in blocks])
+            labels = pa.array(list(blocks[0][name][1]), type=pa.string())
+            columns[name] = pa.DictionaryArray.from_arrays(pa.array(codes, mask=codes < 0), labels)
         else:
-            out[col] = pa.array(df[col].astype(object), from_pandas=True, type=pa.string())
-    table = pa.table(out)
-    ints = [c for c in table.column_names if c.endswith(("_ms", "_mb"))]
-    labels = [c for c in table.column_names if c not in ints]
-    pq.write_table(
-        table,
-        path,
-        compression="zstd",
-        use_dictionary=labels,
-        column_encoding={c: "DELTA_BINARY_PACKED" for c in ints},
-    )
+            columns[name] = np.concatenate([b[name] for b in blocks])
+    return pa.table(columns)
+
+
+def write_gateway_requests(rows: Iterable[GatewayRows], path: Path) -> Path | None:
+    """Write blocks of gateway requests (e.g. a whole run's) as the per-request table at ``path``.
+
+    Returns:
+        ``path``, or None if there was no request (nothing written).
+    """
+    writer = GatewayRequestsWriter(Path(path))
+    for block in rows:
+        writer.write(block)
+    return writer.close()
 
 
 def read_gateway_requests(path: Path) -> pd.DataFrame:
@@ -132,23 +256,33 @@ def result_charts(results: Results, summary: Mapping[str, Any] | None = None) ->
         "cost_by_site.png": charts.cost_by_site_chart(first["costs"], reference_eur_per_year=ref),
         "rtt_by_country.png": charts.rtt_by_country_chart(latency, fibre_min=fibre),
     }
-    requests = first.get("gateway_requests")
-    if requests is not None and (requests["kind"] == "access").any():
-        gw = results.scenario.gateway
-        sla = {c.name: c.sla_s if c.sla_s is not None else gw.sla_s for c in gw.priority_classes}
-        out["gateway_wait_cdf.png"] = gateway_wait_chart(requests, sla_s_by_class=sla)
+    waits = first.get("gateway_waits")
+    if waits is not None and len(waits):
+        out["gateway_wait_cdf.png"] = charts.gateway_wait_quantile_chart(waits)
         out["reviewer_utilisation.png"] = charts.reviewer_utilisation_chart(results.table("reviewer_utilisation"))
     return out
 
 
-def write_results(results: Results, out: Path, *, with_charts: bool = True, with_requests: bool = True) -> Path:
+def write_results(
+    results: Results,
+    out: Path,
+    *,
+    with_charts: bool = True,
+    gateway_requests: Path | None = None,
+    uncertainty: Propagation | None = None,
+) -> Path:
     """Write every file of a run into ``out`` atomically.
 
     Args:
         results: the run.
         out: destination folder (replaced if it exists).
         with_charts: also render the PNG charts.
-        with_requests: also write the per-request gateway table (7 M rows a year for Clover).
+        gateway_requests: the per-request table written while the run went on
+            (:class:`GatewayRequestsWriter`), moved into the folder as
+            ``gateway_requests.parquet``; None: no such table.
+        uncertainty: the run's input sets (``--uncertainty N``): assumption ranges and drivers
+            in ``summary.json``, ``drivers.csv``, ``uncertainty_runs.csv`` and tornado charts
+            (:mod:`sim.report.uncertainty_files`).
 
     Returns:
         The destination folder.
@@ -156,14 +290,20 @@ def write_results(results: Results, out: Path, *, with_charts: bool = True, with
 
     def fill(tmp: Path) -> None:
         summary = results.summary()
-        (tmp / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+        if uncertainty is not None:
+            from sim.report.uncertainty_files import add_uncertainty, write_uncertainty_files
+
+            summary = add_uncertainty(summary, uncertainty)
+            central = {k: v["mean"] for k, v in summary["kpis"].items()}
+            write_uncertainty_files(uncertainty, tmp, central=central, with_charts=with_charts)
+        (tmp / "summary.json").write_text(dumps_json(summary, indent=2, sort_keys=False) + "\n", encoding="utf-8")  # strict JSON
         results.kpi_summary().to_csv(tmp / "kpis.csv", index=False)
-        for name in ("placement", "transfers", "latency", "costs", "costs_by_year", "residency", "reviewer_utilisation"):
+        for name in ("placement", "transfers", "latency", "costs", "costs_by_year", "residency", "reviewer_utilisation",
+                     "gateway_waits"):
             if name in results.replications[0].tables:
                 results.table(name).to_csv(tmp / f"{name}.csv", index=False)
-        if with_requests and "gateway_requests" in results.replications[0].tables:
-            # one row per request (millions a year): the first replication, as Parquet
-            write_gateway_requests(results.replications[0].tables["gateway_requests"], tmp / "gateway_requests.parquet")
+        if gateway_requests is not None:  # one row per request, written while the run went on
+            os.replace(gateway_requests, tmp / "gateway_requests.parquet")
         if with_charts:
             for filename, fig in result_charts(results, summary).items():
                 fig.savefig(tmp / filename, dpi=110, metadata=_PNG_META)

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import re
 from typing import Any
 
 __all__ = [
@@ -35,6 +37,8 @@ __all__ = [
     "format_kpi",
     "format_value",
     "format_setting",
+    "round_to_range",
+    "format_span",
 ]
 
 #: A matplotlib ``StrMethodFormatter`` pattern for axes whose ticks reach the thousands.
@@ -112,7 +116,9 @@ def format_change(a: float | None, b: float | None, unit: str = "") -> str:
         unit: the values' unit; "share" gives the difference in percentage points.
 
     Returns:
-        Display text; "n/a" if a value is missing or ``b`` is zero.
+        Display text; "n/a" if a value is missing or ``b`` is zero. A change that is not nil never
+        reads "+0 %" and a value that is not zero never "-100 %": such changes get the decimals
+        that show them ("-99.96 %").
     """
     if a is None or b is None:
         return "n/a"
@@ -120,7 +126,16 @@ def format_change(a: float | None, b: float | None, unit: str = "") -> str:
         return f"{100 * (a - b):+.1f} pp"
     if abs(b) <= 1e-9 * max(abs(a), 1.0):
         return "n/a"
-    return f"{100 * (a - b) / abs(b):+.0f} %"
+    if a == b:
+        return "0 %"
+    pct = 100 * (a - b) / abs(b)
+    text = f"{pct:+.0f} %"
+    # a real change never reads "+0 %", and a value that is not zero never reads "-100 %"
+    gap = abs(pct) if text in ("+0 %", "-0 %") else (100 - abs(pct) if text == "-100 %" and a != 0 else 0.0)
+    if gap > 0:
+        decimals = min(6, max(1, -math.floor(math.log10(gap))))
+        text = f"{pct:+.{decimals}f}".rstrip("0").rstrip(".") + " %"
+    return text
 
 
 def format_kpi(value: float | str | None, unit: str) -> str:
@@ -198,3 +213,80 @@ def format_setting(value: Any) -> str:
     if isinstance(value, dict):
         return "{}" if not value else json.dumps(value)
     return str(value)
+
+
+def round_to_range(value: float, low: float, high: float) -> float:
+    """``value`` rounded to the digits a range around it supports (two or three significant figures).
+
+    A range as wide as the value's leading digit leaves two significant figures (1.23 bn with a range
+    0.9-1.6 bn reads 1.2 bn); a narrower range keeps the usual three; a range never adds digits.
+
+    Args:
+        value: the value.
+        low: lower end of its range.
+        high: upper end of its range.
+
+    Returns:
+        The rounded value (unchanged if it is zero or not finite).
+    """
+    if not (math.isfinite(value) and value != 0 and math.isfinite(low) and math.isfinite(high)):
+        return value
+    lead = math.floor(math.log10(abs(value)))
+    width = abs(high - low)
+    sig = 3 if width <= 0 else min(3, max(2, lead - math.floor(math.log10(width)) + 1))
+    return round(value, sig - 1 - lead)
+
+
+def format_span(low: float, high: float, unit: str) -> str:
+    """A range of a KPI as one phrase: 'EUR 0.9-1.6 bn/yr', '27-31 ms', '98.5-99.5 %'.
+
+    Both ends are written in the scale of the larger one (EUR bn or M, GWh or MWh, kt or t, %)
+    with :func:`format_number`; other units are written by :func:`format_kpi`, and the text the two
+    ends share before and after the numbers is written once. Ends that cannot share a scale keep
+    their own text: '12 min to 2 h'.
+
+    Args:
+        low: lower end.
+        high: upper end.
+        unit: the KPI's unit (as for :func:`format_kpi`).
+
+    Returns:
+        Display text; "n/a" if an end is not finite.
+    """
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return "n/a"
+    if high > low and unit != "s":  # ends to the digit of the range's width: 0.93-1.62 bn reads 0.9-1.6 bn
+        step = 10.0 ** math.floor(math.log10(high - low))
+        if (high - low) / step < 3:  # a width of 1.x or 2.x keeps one digit more: 98.5-99.5 %
+            step /= 10
+        low, high = math.floor(low / step + 0.5) * step, math.floor(high / step + 0.5) * step
+    big = max(abs(low), abs(high))
+    for threshold, divisor, prefix, suffix in _SPAN_SCALES.get(unit, ()):
+        if big >= threshold:
+            a, b = format_number(low / divisor), format_number(high / divisor)
+            joint = "-" if low >= 0 and high >= 0 else " to "
+            return f"{prefix}{a}{suffix}" if a == b else f"{prefix}{a}{joint}{b}{suffix}"
+    a, b = format_kpi(low, unit), format_kpi(high, unit)
+    if a == b:
+        return a
+    head = len(os.path.commonprefix([a, b]))
+    while head and (a[head - 1].isdigit() or a[head - 1] in ".,-"):
+        head -= 1
+    tail = len(os.path.commonprefix([a[::-1], b[::-1]]))
+    while tail and (a[-tail].isdigit() or a[-tail] in ".,"):
+        tail -= 1
+    a_mid, b_mid = a[head:len(a) - tail], b[head:len(b) - tail]
+    if _NUMBER.match(a_mid) and _NUMBER.match(b_mid):
+        joint = "-" if not (a_mid.startswith("-") or b_mid.startswith("-")) else " to "
+        return f"{a[:head]}{a_mid}{joint}{b_mid}{a[len(a) - tail:]}"
+    return f"{a} to {b}"
+
+
+#: Scales of :func:`format_span` per unit: (from this size on, divide by, text before, text after).
+_SPAN_SCALES: dict[str, tuple[tuple[float, float, str, str], ...]] = {
+    "EUR/yr": ((1e9, 1e9, "EUR ", " bn/yr"), (0.0, 1e6, "EUR ", " M/yr")),
+    "MWh/yr": ((1000.0, 1000.0, "", " GWh/yr"), (0.0, 1.0, "", " MWh/yr")),
+    "t/yr": ((1000.0, 1000.0, "", " kt CO2/yr"), (0.0, 1.0, "", " t CO2/yr")),
+    "share": ((0.0, 0.01, "", " %"),),
+}
+_NUMBER = re.compile(r"^-?[\d,]+(\.\d+)?$")

@@ -12,11 +12,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from sim.meters import Meters
+from sim.meters.gateway import GatewayRun, GatewayTally
 from sim.results import costs
-from sim.results.gateway import gateway_kpis, gateway_requests_frame, reviewer_utilisation_by_hour
+from sim.results.gateway import gateway_kpis, gateway_tally, gateway_wait_quantiles, reviewer_utilisation_by_hour
 from sim.results.latency import user_rtt_mixture
 from sim.results.tables import latency_table, placement_table, transfers_table, weighted_quantile
 from sim.scenario import Scenario
@@ -62,6 +62,8 @@ def t_interval(values: np.ndarray, confidence: float = 0.95) -> tuple[float, flo
     mean = float(x.mean())
     if len(x) < 2:
         return mean, mean, mean
+    from scipy import stats  # only with two replications or more: importing it costs ~0.5 s
+
     half = float(stats.t.ppf(0.5 + confidence / 2, len(x) - 1) * x.std(ddof=1) / math.sqrt(len(x)))
     return mean, mean - half, mean + half
 
@@ -99,10 +101,9 @@ def replication_result(m: Meters, scenario: Scenario) -> ReplicationResult:
     # volume; without one they leave as they are and nobody waits
     gw = m.gateway
     gw_kpis = gateway_kpis(gw) if gw is not None else dict.fromkeys(GATEWAY_KPIS, 0.0)
-    gw_frame = gateway_requests_frame(gw) if gw is not None else None
     blocked_tb = m.export_blocked_gb.sum() / 1000.0
-    if gw_frame is not None:
-        blocked_tb += _through_gateway(transfers, gw_frame)
+    if gw is not None:
+        blocked_tb += _through_gateway(transfers, gw)
     leaving = float(costs.annualise(transfers.loc[transfers["leaves_eea"], "tb"].sum(), m.horizon_s))
     blocked = float(costs.annualise(blocked_tb, m.horizon_s))
     k: dict[str, KPI] = {
@@ -126,7 +127,7 @@ def replication_result(m: Meters, scenario: Scenario) -> ReplicationResult:
             continue
         k[name] = KPI(float(value), units.get(name, "s"))
     if gw is not None:
-        tables["gateway_requests"] = gw_frame
+        tables["gateway_waits"] = gateway_wait_quantiles(gw)
         tables["reviewer_utilisation"] = reviewer_utilisation_by_hour(gw)
     total_requests = m.requests.sum()
     k["unavailable_request_share"] = KPI(float(m.unserved_requests.sum() / total_requests), "share")
@@ -159,7 +160,7 @@ def replication_result(m: Meters, scenario: Scenario) -> ReplicationResult:
     return ReplicationResult(k, tables, _warnings(m, scenario, k))
 
 
-def _through_gateway(transfers: pd.DataFrame, requests: pd.DataFrame) -> float:
+def _through_gateway(transfers: pd.DataFrame, gateway: GatewayRun | GatewayTally) -> float:
     """Turn the export rows of ``transfers`` into what the gateway let cross (in place).
 
     The world offers exports per (class, destination) as volumes; the gateway turns them into
@@ -170,16 +171,22 @@ def _through_gateway(transfers: pd.DataFrame, requests: pd.DataFrame) -> float:
     Returns:
         TB the gateway blocked.
     """
-    jobs = requests[requests["kind"] == "transfer"]
+    t = gateway_tally(gateway)
     key = ["data_class", "destination"]
+    approved = pd.DataFrame({  # the gateway's approved transfer jobs, in request order
+        "data_class": pd.Categorical.from_codes(t.approved_data_class.astype(np.int64), categories=list(t.data_class_names)),
+        "destination": pd.Categorical.from_codes(t.approved_destination.astype(np.int64),
+                                                 categories=list(t.destination_names)),
+        "crossed_gb": t.approved_crossed_gb,
+    })
     exports = transfers["kind"] == "export"
     offered_tb = transfers.loc[exports].groupby(key)["tb"].sum()
-    crossed_tb = jobs[jobs["outcome"] == "approved"].groupby(key, observed=True)["crossed_gb"].sum() / 1000.0
+    crossed_tb = approved.groupby(key, observed=True)["crossed_gb"].sum() / 1000.0
     crossed_tb.index = crossed_tb.index.set_levels([lvl.astype(str) for lvl in crossed_tb.index.levels])
     ratio = (crossed_tb.reindex(offered_tb.index, fill_value=0.0) / offered_tb).where(offered_tb > 0, 0.0)
     keys = pd.MultiIndex.from_frame(transfers.loc[exports, key])
     transfers.loc[exports, "tb"] = transfers.loc[exports, "tb"].to_numpy() * ratio.reindex(keys, fill_value=0.0).to_numpy()
-    return float(jobs.loc[jobs["outcome"] == "blocked", "size_gb"].sum()) / 1000.0
+    return float(pd.Series(t.blocked_size_gb).sum()) / 1000.0
 
 
 def _share_inside(inside: float, outside: float) -> float:

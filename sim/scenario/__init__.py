@@ -2,7 +2,9 @@
 
 Modules: :mod:`~sim.scenario.schema` (the pydantic models), :mod:`~sim.scenario.load` (TOML, ``extends``, ``--set``,
 :class:`ScenarioError`), :mod:`~sim.scenario.gateway`
-(the security gateway's configuration), :mod:`~sim.scenario.sweep` (the ``[sweep]`` table) and
+(the security gateway's configuration), :mod:`~sim.scenario.sweep` (the ``[sweep]`` table),
+:mod:`~sim.scenario.fields` (strict, finite field types and dates), :mod:`~sim.scenario.budget`
+(the memory and time a scenario's run will take, estimated before it runs) and
 :mod:`~sim.scenario.vocab` (names of policies). This layer imports only :mod:`sim.reference`.
 """
 

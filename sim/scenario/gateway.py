@@ -1,6 +1,8 @@
 """Configuration of the security gateway: requester regions, shifts, review, transfers, costs.
 
-The ``[gateway]`` table of a scenario (pydantic v2, unknown keys refused). Rates are per hour,
+The ``[gateway]`` table of a scenario (pydantic v2, unknown keys refused, strict types: no ``"7"``
+for a number, no ``true`` for a count; every float finite; counts and rates bounded by what is
+physically meaningful, e.g. at most 100 000 reviewers a shift). Rates are per hour,
 times in the unit their names give (``_s``, ``_h``, ``_minutes``), volumes in GB, costs in EUR
 per year. Defaults that no public source gives are labelled "assumption" in their description.
 This module only describes the gateway: the simulation (including drawing from a
@@ -17,6 +19,7 @@ import numpy as np
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationInfo,
@@ -24,7 +27,8 @@ from pydantic import (
     model_validator,
 )
 
-from sim.scenario.vocab import TRANSFER_POLICIES
+from sim.scenario.fields import as_tuple
+from sim.scenario.vocab import EXPORT_DESTINATIONS, TRANSFER_POLICIES
 
 __all__ = [
     "DISTRIBUTIONS",
@@ -91,7 +95,8 @@ UtcOffset = Annotated[float, AfterValidator(_utc_offset)]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, validate_assignment=True)
+    # strict types (no "7" for a number, no true for a count), finite floats, unknown keys refused
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, validate_assignment=True)
 
 
 class Distribution(_Model):
@@ -103,9 +108,11 @@ class Distribution(_Model):
     """
 
     kind: str = Field("exponential", description="exponential, lognormal, deterministic or empirical")
-    mean: PosFloat = Field(1.0, description="mean value, in the unit of the holding field")
-    cv: NonNegFloat = Field(1.0, description="coefficient of variation (lognormal only)")
-    values: list[PosFloat] | None = Field(None, description="empirical values, sampled uniformly")
+    mean: PosFloat = Field(1.0, le=1e9, description="mean value, in the unit of the holding field")
+    cv: NonNegFloat = Field(1.0, le=100, description="coefficient of variation (lognormal only)")
+    values: list[Annotated[PosFloat, Field(le=1e9)]] | None = Field(
+        None, max_length=1_000_000, description="empirical values, sampled uniformly"
+    )
 
     @field_validator("kind", mode="before")
     @classmethod
@@ -137,10 +144,10 @@ class RequesterRegion(_Model):
     name: str
     in_eea: bool = Field(False, description="requests from inside the EEA are reviewed only if restricted")
     requests_per_hour: NonNegFloat | None = Field(
-        None, description="requests per hour during working hours; overrides head count x rate"
+        None, le=1e7, description="requests per hour during working hours; overrides head count x rate"
     )
-    head_count: NonNegInt = Field(0, description="employees who may request access (assumption)")
-    requests_per_person_hour: NonNegFloat = Field(0.05, description="requests per person-hour (assumption)")
+    head_count: NonNegInt = Field(0, le=10_000_000, description="employees who may request access (assumption)")
+    requests_per_person_hour: NonNegFloat = Field(0.05, le=3600, description="requests per person-hour (assumption)")
     utc_offset_h: UtcOffset = Field(0.0, description="local time = UTC + offset (no daylight saving)")
     start_hour: Hour = Field(9.0, description="local start of working hours")
     end_hour: Hour = Field(17.0, description="local end of working hours (<= start: crosses midnight)")
@@ -159,14 +166,14 @@ class PriorityClass(_Model):
 
     name: str
     share: Share = Field(description="share of access requests in this class")
-    sla_s: NonNegFloat | None = Field(None, description="SLA on the wait; None uses GatewayConfig.sla_s")
+    sla_s: NonNegFloat | None = Field(None, le=1e9, description="SLA on the wait; None uses GatewayConfig.sla_s")
 
 
 class Shift(_Model):
     """A reviewer shift, repeated every week on ``days``."""
 
     name: str
-    reviewers: NonNegInt = Field(description="reviewers on duty during the shift")
+    reviewers: NonNegInt = Field(le=100_000, description="reviewers on duty during the shift")
     start_hour: Hour = Field(description="start hour in the shift's time zone")
     end_hour: Hour = Field(description="end hour (<= start: ends the next day; start 0, end 24: all day)")
     utc_offset_h: UtcOffset = Field(0.0, description="time zone of start/end hour: UTC + offset")
@@ -193,7 +200,7 @@ class ThirdPartyConfig(_Model):
     """Independent third-party monitoring (e.g. NCC Group in Project Clover)."""
 
     enabled: bool = Field(True, description="the extra review stage exists")
-    staff: NonNegInt = Field(6, description="parallel third-party reviewers, 24x7 (assumption)")
+    staff: NonNegInt = Field(6, le=100_000, description="parallel third-party reviewers, 24x7 (assumption)")
     access_share: Share = Field(0.05, description="share of human-reviewed access requests sampled (assumption)")
     transfer_share: Share = Field(0.02, description="share of inspected transfers sampled (assumption)")
     review_minutes: Distribution = Field(
@@ -206,8 +213,8 @@ class TransferFlow(_Model):
     """A stream of transfer jobs of one data class to one destination."""
 
     data_class: str
-    destination: str = Field(description="US, SG, CN or other")
-    jobs_per_hour: NonNegFloat = Field(description="transfer jobs per hour, around the clock")
+    destination: Literal[EXPORT_DESTINATIONS] = Field(description="US, SG, CN or other")  # type: ignore[valid-type]
+    jobs_per_hour: NonNegFloat = Field(le=1e7, description="transfer jobs per hour, around the clock")
 
 
 def _default_flows() -> list[TransferFlow]:
@@ -242,8 +249,8 @@ class TransferConfig(_Model):
         description="crossed_gb / size_gb per data class (assumption)",
     )
     default_pseudonymisation_factor: Share = Field(1.0, description="factor for classes not listed")
-    inspection_gb_per_s: PosFloat = Field(0.5, description="inspection throughput of one node (assumption)")
-    nodes: NonNegInt = Field(4, description="inspection nodes in parallel (assumption)")
+    inspection_gb_per_s: PosFloat = Field(0.5, le=1e6, description="inspection throughput of one node (assumption)")
+    nodes: NonNegInt = Field(4, le=100_000, description="inspection nodes in parallel (assumption)")
     approve_probability: Share = Field(0.98, description="share of inspected jobs approved (assumption)")
     protected_classes: list[str] = Field(
         default_factory=lambda: ["protected_personal"],
@@ -296,15 +303,15 @@ class GatewayConfig(_Model):
     regions: list[RequesterRegion] = Field(default_factory=_default_regions,
                                            description="requester regions (assumption)")
     access_requests_per_hour: NonNegFloat | None = Field(
-        None, description="if set: one 24x7 Poisson stream of requests that all need review, "
+        None, le=1e7, description="if set: one 24x7 Poisson stream of requests that all need review, "
         "replacing the regional rates (textbook mode)")
     priority_classes: list[PriorityClass] = Field(default_factory=_default_classes,
                                                   description="review classes, served in list order")
-    sla_s: NonNegFloat = Field(14400.0, description="SLA on the total wait of an access request "
+    sla_s: NonNegFloat = Field(14400.0, le=1e9, description="SLA on the total wait of an access request "
                                "(4 h, assumption); a class's own sla_s takes precedence")
     # --- automatic policy check
     auto_check: bool = Field(True, description="false: no automatic stage")
-    auto_check_servers: NonNegInt = Field(8, description="parallel automatic checks (assumption)")
+    auto_check_servers: NonNegInt = Field(8, le=100_000, description="parallel automatic checks (assumption)")
     auto_check_s: Distribution = Field(
         default_factory=lambda: Distribution(kind="lognormal", mean=2.0, cv=0.5),
         description="automatic check time in seconds (assumption)")
@@ -312,14 +319,16 @@ class GatewayConfig(_Model):
     staffing: Literal["shifts", "24x7"] = Field(
         "shifts", description="24x7: one round-the-clock shift of `reviewers` (or the largest shift)")
     shifts: list[Shift] = Field(default_factory=_default_shifts, description="reviewer shifts (assumption)")
-    reviewers: NonNegInt | None = Field(None, description="if set: reviewers on every shift")
-    review_minutes_mean: PosFloat = Field(6.0, description="mean review time in minutes (assumption)")
+    reviewers: NonNegInt | None = Field(None, le=100_000, description="if set: reviewers on every shift")
+    review_minutes_mean: PosFloat = Field(6.0, le=1e6, description="mean review time in minutes (assumption)")
     review_distribution: str = Field("lognormal", description="exponential, lognormal, deterministic or empirical")
-    review_cv: NonNegFloat = Field(1.0, description="coefficient of variation of the review time (lognormal)")
-    review_minutes_values: list[PosFloat] | None = Field(None, description="empirical review times in minutes")
+    review_cv: NonNegFloat = Field(1.0, le=100, description="coefficient of variation of the review time (lognormal)")
+    review_minutes_values: list[Annotated[PosFloat, Field(le=1e6)]] | None = Field(
+        None, max_length=1_000_000, description="empirical review times in minutes"
+    )
     approve_probability: Share = Field(0.9, description="share of reviewed requests approved (assumption)")
     resubmit_share: Share = Field(0.5, description="share of denied requests resubmitted (assumption)")
-    max_resubmissions: NonNegInt = Field(2, description="resubmissions of one original request at most")
+    max_resubmissions: NonNegInt = Field(2, le=100, description="resubmissions of one original request at most")
     resubmit_delay_h: Distribution = Field(
         default_factory=lambda: Distribution(kind="exponential", mean=24.0),
         description="delay from denial to resubmission in hours (assumption)")
@@ -327,19 +336,20 @@ class GatewayConfig(_Model):
     third_party: ThirdPartyConfig = Field(default_factory=ThirdPartyConfig)
     transfers: TransferConfig = Field(default_factory=TransferConfig)
     # --- outages
-    outage_windows_s: list[tuple[NonNegFloat, NonNegFloat]] = Field(
-        default_factory=list, description="scheduled outages [start_s, end_s) from the run start")
-    outage_mtbf_h: PosFloat | None = Field(None, description="mean time between random outages; None: none")
-    outage_mttr_h: PosFloat = Field(2.0, description="mean duration of a random outage (assumption)")
+    outage_windows_s: list[Annotated[tuple[NonNegFloat, NonNegFloat], BeforeValidator(as_tuple)]] = Field(
+        default_factory=list, max_length=100_000, description="scheduled outages [start_s, end_s) from the run start")
+    outage_mtbf_h: PosFloat | None = Field(
+        None, ge=1, le=1e7, description="mean time between random outages (at least one hour); None: none")
+    outage_mttr_h: PosFloat = Field(2.0, le=1e5, description="mean duration of a random outage (assumption)")
     # --- statistics
-    warmup_s: NonNegFloat = Field(86400.0, description="requests arriving earlier are not counted (assumption)")
+    warmup_s: NonNegFloat = Field(86400.0, le=4e9, description="requests arriving earlier are not counted (assumption)")
     # --- cost inputs (plain numbers for the cost model)
     reviewer_cost_eur_per_year: NonNegFloat = Field(
-        95_000.0, description="loaded cost of one reviewer FTE (assumption)")
+        95_000.0, le=1e8, description="loaded cost of one reviewer FTE (assumption)")
     oversight_eur_per_year: NonNegFloat = Field(
-        10_000_000.0, description="third-party oversight contract (assumption)")
+        10_000_000.0, le=1e12, description="third-party oversight contract (assumption)")
     node_cost_eur_per_year: NonNegFloat = Field(
-        60_000.0, description="one inspection node incl. licences and operations (assumption)")
+        60_000.0, le=1e9, description="one inspection node incl. licences and operations (assumption)")
 
     @field_validator("review_distribution", mode="before")
     @classmethod

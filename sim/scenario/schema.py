@@ -13,12 +13,14 @@ import math
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from sim import reference
+from sim.scenario.fields import STRICT, Date, DateTime, Lifetime
 from sim.scenario.gateway import GatewayConfig
 from sim.scenario.sweep import SweepSpec
-from sim.scenario.vocab import PLACEMENT_POLICIES
+from sim.scenario.uncertainty import ObservationsSpec, UncertaintySpec
+from sim.scenario.vocab import EEA_ONLY_POLICIES, EXPORT_DESTINATIONS, PLACEMENT_POLICIES
 
 __all__ = [
     "Scenario",
@@ -37,15 +39,15 @@ _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,99}$")
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = STRICT  # strict types, finite floats, unknown keys refused (sim.scenario.fields)
 
 
 class TimeSpec(_Model):
     """The simulated period."""
 
-    start: dt.date = Field(description="first day simulated (UTC midnight)")
-    horizon_days: float = Field(365.0, gt=0, description="length of the run in days")
-    step_minutes: float = Field(15.0, gt=0, le=1440, description="bulk traffic time step")
+    start: Date = Field(description="first day simulated (UTC midnight)")
+    horizon_days: float = Field(365.0, gt=0, le=36525, description="length of the run in days (at most a century)")
+    step_minutes: float = Field(15.0, ge=1 / 60, le=1440, description="bulk traffic time step (one second to one day)")
 
     @model_validator(mode="after")
     def _whole_steps(self) -> TimeSpec:
@@ -69,7 +71,7 @@ def _default_weekly() -> list[float]:
 class DemandEvent(_Model):
     """A known peak of demand: a multiplier on the expected requests for some hours."""
 
-    start: dt.datetime = Field(description="first moment of the event (UTC)")
+    start: DateTime = Field(description="first moment of the event (UTC)")
     hours: float = Field(gt=0, le=24 * 31)
     multiplier: float = Field(gt=0, le=10, description="expected requests x this while it lasts")
     countries: list[str] = Field(default_factory=list, description="ISO-2 codes; empty = every country")
@@ -89,10 +91,12 @@ class VariabilitySpec(_Model):
 class PopulationSpec(_Model):
     """European users: how many, where, and when they are active."""
 
-    mau: float = Field(gt=0, description="monthly active users over all countries at time.start")
+    mau: float = Field(gt=0, le=1e10, description="monthly active users over all countries at time.start (at most 1e10)")
     daily_active_ratio: float = Field(gt=0, le=1, description="DAU / MAU")
-    growth_per_year: float = Field(0.0, gt=-1, description="compound MAU growth per year")
-    requests_per_dau_per_day: float = Field(gt=0, description="requests reaching the data centres per DAU per day")
+    growth_per_year: float = Field(0.0, gt=-1, le=10, description="compound MAU growth per year (at most +1000 %)")
+    requests_per_dau_per_day: float = Field(
+        gt=0, le=1e6, description="requests reaching the data centres per DAU per day (at most 1e6)"
+    )
     countries: list[str] = Field(default_factory=list, description="ISO-2 codes; empty = all 32 reference countries")
     shares: dict[str, float] = Field(default_factory=dict, description="MAU share per country; empty = reference rule")
     diurnal_profile: list[float] = Field(default_factory=_default_diurnal, min_length=24, max_length=24)
@@ -137,13 +141,17 @@ class DataClassSpec(_Model):
     """One class of user data (bytes per user, write rate, retention, replicas, residency)."""
 
     residency: Literal["eea", "any"] = Field(description="'eea': must be stored in the EEA")
-    initial_gb_per_mau: float = Field(ge=0, description="stored bytes per MAU at time.start (one copy)")
-    write_gb_per_dau_per_day: float = Field(ge=0, description="new bytes per DAU per day (one copy)")
-    read_gb_per_dau_per_day: float = Field(ge=0, description="bytes served from the data centres per DAU per day")
-    retention_days: float = Field(gt=0, description="mean lifetime of a byte (exponential deletion); inf = kept")
+    initial_gb_per_mau: float = Field(ge=0, le=1e5, description="stored bytes per MAU at time.start (one copy)")
+    write_gb_per_dau_per_day: float = Field(ge=0, le=1e4, description="new bytes per DAU per day (one copy)")
+    read_gb_per_dau_per_day: float = Field(ge=0, le=1e4, description="bytes served from the data centres per DAU per day")
+    retention_days: Lifetime = Field(
+        gt=0, allow_inf_nan=True, description="mean lifetime of a byte (exponential deletion); inf = kept (\"inf\" in JSON)"
+    )
     replicas: int = Field(ge=1, le=5, description="copies on distinct sites")
     export_share: float = Field(0.0, ge=0, le=1, description="share of written bytes sent out of the EEA")
-    export_destination: str = Field("US", description="where exports go: US, SG, CN or other")
+    export_destination: Literal[EXPORT_DESTINATIONS] = Field(  # type: ignore[valid-type]
+        "US", description="where exports go: US, SG, CN or other"
+    )
     protected: bool = Field(False, description="protected personal data (blocked by the strict transfer policy)")
     distinct_countries: bool = Field(False, description="replicas must also be in distinct countries")
 
@@ -151,8 +159,8 @@ class DataClassSpec(_Model):
 class OutageWindow(_Model):
     """A scheduled outage: from ``start`` (UTC) for ``hours``."""
 
-    start: dt.datetime = Field(description="UTC start, e.g. 2025-01-15T18:00:00Z")
-    hours: float = Field(gt=0)
+    start: DateTime = Field(description="UTC start, e.g. 2025-01-15T18:00:00Z")
+    hours: float = Field(gt=0, le=1e6)
 
 
 class Site(_Model):
@@ -164,19 +172,21 @@ class Site(_Model):
     lat: float = Field(ge=-90, le=90)
     lon: float = Field(ge=-180, le=180)
     operator: str = "unknown"
-    it_mw_contracted: float = Field(gt=0, description="IT power the operator may draw, MW")
-    it_mw_campus: float | None = Field(None, gt=0)
-    storage_pb_capacity: float = Field(gt=0, description="raw storage the site can hold, PB")
-    online_date: dt.date
+    it_mw_contracted: float = Field(gt=0, le=1e4, description="IT power the operator may draw, MW")
+    it_mw_campus: float | None = Field(None, gt=0, le=1e4)
+    storage_pb_capacity: float = Field(gt=0, le=1e6, description="raw storage the site can hold, PB")
+    online_date: Date
     pue: float = Field(ge=1.0, le=3.0)
-    energy_price_eur_per_kwh: float = Field(ge=0)
-    grid_gco2_per_kwh: float = Field(ge=0)
-    staff_fte: float = Field(0.0, ge=0, description="site operations staff")
+    energy_price_eur_per_kwh: float = Field(ge=0, le=100)
+    grid_gco2_per_kwh: float = Field(ge=0, le=5000)
+    staff_fte: float = Field(0.0, ge=0, le=1e6, description="site operations staff")
     status: str = "unknown"
     source: str = ""
     outages: list[OutageWindow] = Field(default_factory=list, description="scheduled outages")
-    mtbf_hours: float | None = Field(None, gt=0, description="mean time between random failures")
-    mttr_hours: float | None = Field(None, gt=0, description="mean time to repair a random failure")
+    mtbf_hours: float | None = Field(
+        None, ge=1, le=1e7, description="mean time between random failures (one hour to ~1000 years)"
+    )
+    mttr_hours: float | None = Field(None, ge=0.01, le=1e5, description="mean time to repair a random failure")
     colocation_basis: Literal["contracted", "used"] | None = Field(
         None, description="what colocation is billed on at this site; default: costs.colocation_basis"
     )
@@ -204,14 +214,14 @@ class PolicySpec(_Model):
         None, description="policy that lays out the data at time.start (e.g. pre_clover), before `placement` takes over"
     )
     start_sites: list[str] = Field(default_factory=list, description="sites of the start placement")
-    blocked_destinations: list[str] = Field(
+    blocked_destinations: list[Literal[EXPORT_DESTINATIONS]] = Field(  # type: ignore[valid-type]
         default_factory=list, description="export destinations no transfer may reach (e.g. CN after the DPC order)"
     )
     weights: dict[Literal["cost", "carbon", "latency"], float] = Field(
         default_factory=lambda: {"cost": 1.0, "carbon": 0.0, "latency": 0.0},
         description="objective weights of the 'weighted' optimising policy",
     )
-    max_rtt_ms_p95: float | None = Field(None, gt=0, description="p95 round-trip bound for every country (optimisers)")
+    max_rtt_ms_p95: float | None = Field(None, gt=0, le=1e5, description="p95 round-trip bound for every country (optimisers)")
     max_rtt_ms_p95_by_country: dict[str, float] = Field(
         default_factory=dict, description="per-country p95 round-trip bounds (override max_rtt_ms_p95)"
     )
@@ -236,7 +246,7 @@ class LinkSpec(_Model):
 
     a: str
     b: str
-    gbps: float = Field(gt=0, description="usable bandwidth each way, Gbit/s")
+    gbps: float = Field(gt=0, le=1e6, description="usable bandwidth each way, Gbit/s")
 
 
 class LinkCut(_Model):
@@ -248,8 +258,8 @@ class LinkCut(_Model):
 
     a: str
     b: str
-    start: dt.datetime
-    hours: float = Field(gt=0)
+    start: DateTime
+    hours: float = Field(gt=0, le=1e6)
 
 
 class AccessSpec(_Model):
@@ -257,10 +267,10 @@ class AccessSpec(_Model):
 
     mobile_share: float = Field(0.0, ge=0, le=1, description="share of requests over mobile networks")
     mobile_share_by_country: dict[str, float] = Field(default_factory=dict, description="ISO-2 -> share")
-    mobile_ms_median: float = Field(0.0, ge=0)
-    mobile_ms_p95: float = Field(0.0, ge=0)
-    fixed_ms_median: float = Field(0.0, ge=0)
-    fixed_ms_p95: float = Field(0.0, ge=0)
+    mobile_ms_median: float = Field(0.0, ge=0, le=1e4)
+    mobile_ms_p95: float = Field(0.0, ge=0, le=1e4)
+    fixed_ms_median: float = Field(0.0, ge=0, le=1e4)
+    fixed_ms_p95: float = Field(0.0, ge=0, le=1e4)
 
     @field_validator("mobile_share_by_country")
     @classmethod
@@ -281,29 +291,29 @@ class AccessSpec(_Model):
 class NetworkSpec(_Model):
     """Round-trip model, transfer prices, inter-site links and cuts."""
 
-    route_inflation: float = Field(ge=1.0, description="real route / great circle")
-    access_overhead_ms: float = Field(ge=0, description="metro and server turnaround per round trip")
+    route_inflation: float = Field(ge=1.0, le=10.0, description="real route / great circle")
+    access_overhead_ms: float = Field(ge=0, le=1e4, description="metro and server turnaround per round trip")
     access: AccessSpec = Field(default_factory=AccessSpec, description="the users' access networks")
-    inter_site_eur_per_gb: float = Field(ge=0)
-    internet_egress_eur_per_gb: float = Field(ge=0)
+    inter_site_eur_per_gb: float = Field(ge=0, le=1e3)
+    internet_egress_eur_per_gb: float = Field(ge=0, le=1e3)
     default_link_gbps: float = Field(
-        100.0, gt=0, description="bandwidth between two sites with no [[network.links]] entry (assumption)"
+        100.0, gt=0, le=1e6, description="bandwidth between two sites with no [[network.links]] entry (assumption)"
     )
     links: list[LinkSpec] = Field(default_factory=list)
     cuts: list[LinkCut] = Field(default_factory=list)
-    migration_start: dt.date | None = Field(None, description="no data moves between sites before this day")
+    migration_start: Date | None = Field(None, description="no data moves between sites before this day")
 
 
 class ComputeSpec(_Model):
     """Servers that answer user requests."""
 
-    core_s_per_request: float = Field(gt=0)
-    server_cores: int = Field(gt=0)
-    server_idle_w: float = Field(ge=0)
-    server_max_w: float = Field(gt=0)
-    server_capex_eur: float = Field(ge=0)
-    server_amortisation_years: float = Field(gt=0)
-    target_utilisation: float = Field(gt=0, le=1)
+    core_s_per_request: float = Field(gt=0, le=1e4, description="compute per request, in CPU core seconds")
+    server_cores: int = Field(gt=0, le=100_000, description="cores per server")
+    server_idle_w: float = Field(ge=0, le=1e6, description="server power when idle, W")
+    server_max_w: float = Field(gt=0, le=1e6, description="server power at full load, W")
+    server_capex_eur: float = Field(ge=0, le=1e9, description="server price, EUR per server")
+    server_amortisation_years: float = Field(gt=0, le=100, description="server life, years over which a server is written off")
+    target_utilisation: float = Field(gt=0, le=1, description="server utilisation planned for, busy share of the cores")
     redundancy: Literal["none", "n_plus_1", "headroom"] = Field(
         "none",
         description="fleet sizing rule: 'none' sizes each site for its busiest step; 'n_plus_1' lets the "
@@ -324,23 +334,23 @@ class ComputeSpec(_Model):
 class StorageSpec(_Model):
     """Disks and the servers around them."""
 
-    w_per_tb: float = Field(ge=0, description="power per stored raw TB")
-    capex_eur_per_tb: float = Field(ge=0)
-    amortisation_years: float = Field(gt=0)
+    w_per_tb: float = Field(ge=0, le=1e4, description="power per stored raw TB")
+    capex_eur_per_tb: float = Field(ge=0, le=1e7, description="storage price, EUR per raw TB")
+    amortisation_years: float = Field(gt=0, le=100, description="storage life, years over which disks are written off")
 
 
 class CostSpec(_Model):
     """Prices that turn metered quantities into EUR per year."""
 
-    colocation_eur_per_kw_month: float = Field(ge=0)
+    colocation_eur_per_kw_month: float = Field(ge=0, le=1e6, description="colocation price, EUR per kW and month")
     colocation_basis: Literal["contracted", "used"] = Field(
         "contracted",
         description="colocation billed on the contracted IT MW (take-or-pay, the usual wholesale terms) "
         "or on the provisioned fleet's kW (a tenant share of a shared fleet)",
     )
-    staff_eur_per_fte_year: float = Field(ge=0)
-    programme_staff_fte: float = Field(0.0, ge=0, description="central data-security organisation")
-    reference_eur_per_year: float = Field(reference.CLOVER_COST_EUR_PER_YEAR, gt=0)
+    staff_eur_per_fte_year: float = Field(ge=0, le=1e8, description="staff cost, EUR per FTE and year")
+    programme_staff_fte: float = Field(0.0, ge=0, le=1e7, description="central data-security organisation")
+    reference_eur_per_year: float = Field(reference.CLOVER_COST_EUR_PER_YEAR, gt=0, le=1e13)
 
 
 class Scenario(_Model):
@@ -348,7 +358,7 @@ class Scenario(_Model):
 
     name: str
     description: str = ""
-    seed: int = Field(0, ge=0)
+    seed: int = Field(0, ge=0, le=2**63 - 1)
     time: TimeSpec
     population: PopulationSpec
     data_classes: dict[str, DataClassSpec] = Field(min_length=1)
@@ -360,6 +370,12 @@ class Scenario(_Model):
     costs: CostSpec
     gateway: GatewayConfig = Field(default_factory=GatewayConfig)
     sweep: SweepSpec | None = Field(None, description="a sweep over this scenario (clover-sim sweep)")
+    uncertainty: UncertaintySpec | None = Field(
+        None, description="distributions of uncertain inputs (clover-sim run --uncertainty N; see sim.scenario.uncertainty)"
+    )
+    observations: ObservationsSpec | None = Field(
+        None, description="published KPI values with their uncertainty (clover-sim calibrate)"
+    )
 
     @field_validator("name")
     @classmethod
@@ -375,11 +391,13 @@ class Scenario(_Model):
     def _check_policy_sites(self) -> Scenario:
         if self.policy.start_placement is not None and not self.policy.start_sites:
             raise ValueError("policy.start_sites: start_placement needs the sites it places on")
-        for site_id in [*self.policy.sites, *self.policy.failover_sites, *self.policy.start_sites]:
-            if site_id not in self.sites:
-                raise ValueError(f"policy.sites: unknown site {site_id!r}; known: {sorted(self.sites)}")
+        for field in ("sites", "failover_sites", "start_sites"):
+            for site_id in getattr(self.policy, field):
+                if site_id not in self.sites:
+                    raise ValueError(f"policy.{field}: unknown site {site_id!r}; known: {sorted(self.sites)}")
         if len(set(self.policy.sites)) != len(self.policy.sites):
             raise ValueError("policy.sites lists a site twice")
+        self._check_replicas()
         for i, link in enumerate(self.network.links):
             for end in (link.a, link.b):
                 if end not in self.sites:
@@ -393,6 +411,36 @@ class Scenario(_Model):
             if cut.a not in self.sites or (cut.b not in self.sites and cut.b != "users"):
                 raise ValueError(f"network.cuts.{i}: ends must be site ids (or 'users' for b); got {cut.a!r}, {cut.b!r}")
         return self
+
+    def _check_replicas(self) -> None:
+        """Every class's copies must fit on the distinct sites (and countries) a rule-based placement uses.
+
+        ``clover`` and ``nearest_eea`` keep at most one copy per EEA site of ``policy.sites`` and
+        do not look at countries, so a class asking for more copies than there are such sites, or
+        for copies in distinct countries while two of the sites share a country, cannot be served
+        as asked. The optimising policies explain their own infeasibility when they run
+        (:mod:`sim.model.placement.infeasibility`); the legacy ``pre_clover`` layout keeps copies
+        on the first ``replicas`` listed sites, as many as there are (its documented rule).
+        """
+        placement = self.policy.placement
+        if placement not in EEA_ONLY_POLICIES:
+            return
+        usable = [s for s in self.policy.sites if self.sites[s].jurisdiction == "EEA"]
+        countries = sorted({self.sites[s].country for s in usable})
+        for name, dc in self.data_classes.items():
+            if dc.replicas > len(usable):
+                raise ValueError(
+                    f"data_classes.{name}.replicas: {name} needs {dc.replicas} copies on distinct EEA sites, but the "
+                    f"{placement} placement has {len(usable)} in policy.sites ({', '.join(usable) or 'none'}); "
+                    "lower replicas or add sites"
+                )
+            if dc.distinct_countries and dc.replicas > 1 and len(countries) < len(usable):
+                raise ValueError(
+                    f"data_classes.{name}.distinct_countries: the {placement} placement spreads {name}'s "
+                    f"{dc.replicas} copies over the EEA sites of policy.sites ({', '.join(usable)}), which are in only "
+                    f"{len(countries)} countries ({', '.join(countries)}); drop the extra sites of one country, "
+                    "use an optimising placement (e.g. cost_optimal) or set distinct_countries = false"
+                )
 
     @property
     def world_sites(self) -> list[str]:

@@ -7,7 +7,13 @@ exactly these names, which the tests check.
 
 from __future__ import annotations
 
-__all__ = ["PLACEMENT_POLICIES", "TRANSFER_POLICIES", "FAILOVER_MODES"]
+__all__ = [
+    "PLACEMENT_POLICIES",
+    "TRANSFER_POLICIES",
+    "FAILOVER_MODES",
+    "EEA_ONLY_POLICIES",
+    "EXPORT_DESTINATIONS",
+]
 
 #: Placement policies a scenario may name (``policy.placement``).
 PLACEMENT_POLICIES: tuple[str, ...] = (
@@ -25,3 +31,10 @@ TRANSFER_POLICIES: tuple[str, ...] = ("open", "gateway", "strict")
 
 #: Failover modes (``policy.failover``).
 FAILOVER_MODES: tuple[str, ...] = ("eea_only", "anywhere")
+
+#: Placement policies that store every class on EEA sites only (whatever its residency rule).
+EEA_ONLY_POLICIES: tuple[str, ...] = ("clover", "nearest_eea")
+
+#: Where exports may go (``data_classes.*.export_destination``, ``gateway.transfers.flows.*.destination``,
+#: ``policy.blocked_destinations``): the United States, Singapore, China, or any other region outside the EEA.
+EXPORT_DESTINATIONS: tuple[str, ...] = ("US", "SG", "CN", "other")

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from sim.cli import app as cli
 from tests.conftest import SCENARIOS
 
@@ -187,3 +189,136 @@ def test_one_replication_prints_no_interval(tmp_path: Path, capsys) -> None:
     assert code == 0 and "95 % interval" in out
     cost_line = next(line for line in out.splitlines() if line.startswith("cost_eur_per_year "))
     assert "[" in cost_line
+
+
+# --- issue 13: runs that never end, paths checked before simulating, strict JSON, cache folder ---
+
+
+def never_simulate(monkeypatch) -> None:
+    """Make any simulation fail loudly: the checks under test must come before it."""
+    import sim.experiments.replicate
+
+    def boom(*a, **k):
+        raise AssertionError("simulated although the input was bad")
+
+    monkeypatch.setattr(sim.experiments.replicate, "simulate", boom)
+
+
+def one_line_error(capsys) -> str:
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "Traceback" not in err[0], err
+    return err[0]
+
+
+def test_a_run_too_large_for_the_machine_is_refused_with_its_estimate(monkeypatch, capsys, tmp_path: Path) -> None:
+    never_simulate(monkeypatch)
+    monkeypatch.chdir(tmp_path)
+    clover = str(SCENARIOS / "clover.toml")
+    # a century at one-second steps: valid figures, but terabytes of arrays
+    assert cli.main(["run", clover, "--set", "time.horizon_days=36500", "--set", "time.step_minutes=0.02"]) == 2
+    line = one_line_error(capsys)
+    assert "time.horizon_days" in line and "TB of memory" in line and "--no-limits" in line
+    assert cli.main(["validate", clover, "--set", "time.horizon_days=36500", "--set", "time.step_minutes=0.02"]) == 2
+    assert "TB of memory" in one_line_error(capsys)
+    assert cli.main(["validate", clover, "--set", "time.horizon_days=36500", "--no-limits"]) == 0  # the override
+    capsys.readouterr()
+    assert cli.main(["run", clover, *SHORT, "--replications", "1000000000"]) == 2
+    assert "years" in one_line_error(capsys)
+    assert cli.main(["staff", clover, "--p95-wait", "30m", "--days", "1e9"]) == 2
+    line = one_line_error(capsys)
+    assert "--days" in line and "gateway requests" in line
+    assert cli.main(["staff", clover, "--p95-wait", "30m", "--days", "inf"]) == 2
+    capsys.readouterr()
+    monkeypatch.setenv("CLOVER_SIM_MAX_MEMORY_GB", "0.1")  # the limits can be set for the machine
+    assert cli.main(["run", clover, *SHORT]) == 2
+    assert "this machine allows 100 MB" in one_line_error(capsys)
+    monkeypatch.setenv("CLOVER_SIM_MAX_MEMORY_GB", "lots")
+    assert cli.main(["run", clover, *SHORT]) == 2
+    assert "CLOVER_SIM_MAX_MEMORY_GB" in one_line_error(capsys)
+    assert not (tmp_path / "results").exists()
+
+
+def test_the_estimate_bounds_what_a_run_really_takes(tmp_path: Path) -> None:
+    code = (
+        "import json, resource, sys, time\n"
+        "from sim import load_scenario\n"
+        "from sim.scenario.budget import estimate_run\n"
+        "from sim.experiments.replicate import simulate\n"
+        f"sc = load_scenario({str(SCENARIOS / 'clover.toml')!r}, ['time.horizon_days=21', 'time.step_minutes=15'])\n"
+        "est = estimate_run(sc, 2)\n"
+        "t = time.perf_counter(); r = simulate(sc, replications=2, seed=1); el = time.perf_counter() - t\n"
+        "n = r.replications[0].kpis['gateway_requests_per_year'].value * 21 / 365.25\n"
+        "rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024\n"
+        "print(json.dumps([est.memory_bytes, rss, est.gateway_requests, n, est.seconds, el]))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr
+    est_mem, rss, est_requests, requests, est_s, elapsed = numbers = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert rss <= est_mem <= 4 * rss, numbers  # an upper bound, but not a wild one
+    assert 0.9 * requests <= est_requests <= 1.3 * requests, numbers  # the request count itself is close
+    assert est_s <= 20 * max(elapsed, 0.5), numbers  # time: the right order of magnitude (machines differ)
+
+
+def test_destination_problems_are_found_before_simulating(monkeypatch, capsys, tmp_path: Path) -> None:
+    never_simulate(monkeypatch)
+    clover = str(SCENARIOS / "clover.toml")
+    (tmp_path / "a_file").write_text("x")
+    for out, words in [
+        (tmp_path / "a_file" / "r", "is a file"),
+        (tmp_path / ("x" * 300), "bytes; at most"),
+        (Path("/sys/clover-sim-results"), "cannot write"),
+        (tmp_path / "a_file", "not a folder"),
+    ]:
+        assert cli.main(["run", clover, *SHORT, "--out", str(out)]) == 2, out
+        line = one_line_error(capsys)
+        assert "--out" in line and words in line, line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file"]
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root writes into read-only folders")
+def test_a_read_only_folder_is_found_before_simulating(monkeypatch, capsys, tmp_path: Path) -> None:
+    never_simulate(monkeypatch)
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o555)
+    try:
+        assert cli.main(["run", str(SCENARIOS / "clover.toml"), *SHORT, "--out", str(ro / "r")]) == 2
+        assert "cannot write" in one_line_error(capsys)
+    finally:
+        ro.chmod(0o755)
+
+
+def test_summary_json_is_strict_json(tmp_path: Path) -> None:
+    out = tmp_path / "r"
+    code = cli.main(["run", str(SCENARIOS / "clover.toml"), *SHORT, "--no-charts", "--out", str(out),
+                     "--set", "data_classes.user_content.retention_days=inf"])
+    assert code == 0
+    text = (out / "summary.json").read_text()
+    summary = json.loads(text, parse_constant=lambda c: pytest.fail(f"{c} in summary.json"))
+    assert summary["resolved_scenario"]["data_classes"]["user_content"]["retention_days"] == "inf"
+    assert summary["kpis"]["failover_rtt_ms_p95"]["mean"] is None  # undefined: null, not NaN
+
+
+def test_compiled_kernels_and_matplotlib_use_the_user_cache_folder(tmp_path: Path) -> None:
+    import numba
+
+    from sim.cachedir import cache_dir
+    from sim.model.gateway import kernel
+
+    expected = os.environ.get("NUMBA_CACHE_DIR") or str(cache_dir("numba"))
+    dispatchers = [f for f in vars(kernel).values() if isinstance(f, numba.core.registry.CPUDispatcher)]
+    assert dispatchers
+    for f in dispatchers:
+        assert f._cache._cache_path.startswith(expected), f._cache._cache_path  # never next to the source
+    env = {k: v for k, v in os.environ.items() if k not in ("MPLCONFIGDIR", "NUMBA_CACHE_DIR", "XDG_CACHE_HOME")}
+    env["CLOVER_SIM_CACHE_DIR"] = str(tmp_path / "cache")
+    code = (
+        "from sim.cli.app import main\n"
+        f"main(['validate', {str(SCENARIOS / 'clover.toml')!r}])\n"
+        "import matplotlib\nfrom numba.core import config\n"
+        "import sim.model.gateway.kernel\n"
+        "print(matplotlib.get_cachedir()); print(config.CACHE_DIR)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env, check=True)
+    mpl, nb = proc.stdout.strip().splitlines()[-2:]
+    assert mpl == str(tmp_path / "cache" / "matplotlib") and nb == str(tmp_path / "cache" / "numba")

@@ -84,7 +84,7 @@ def test_compare_command_writes_csv_and_chart_atomically(tmp_path: Path, capsys:
     assert cli.main(args) == 0
     printed = capsys.readouterr().out
     assert "cost_eur_per_year" in printed and "diff vs first" in printed
-    assert {p.name for p in out.iterdir()} == {"compare.csv", "compare.json", "compare.png", "replications.csv"}
+    assert {p.name for p in out.iterdir()} == {"compare.csv", "compare.json", "compare.png", "replications.csv", ".clover-sim.json"}
     table = pd.read_csv(out / "compare.csv")
     assert list(table.columns) == COLUMNS
     assert set(table["scenario"]) == {"pre_clover", "clover"}

@@ -9,14 +9,9 @@ import pytest
 
 from sim import load_scenario
 from sim.model.traffic import day_factors, draw_demand, seasonal_and_event_factor, time_grid
-from tests.conftest import SCENARIOS
+from tests.conftest import POISSON_ONLY, SCENARIOS
 
-QUIET = [
-    "population.variability.daily_cv=0.0",
-    "population.variability.common_daily_cv=0.0",
-    "population.variability.seasonal_amplitude=0.0",
-    "population.variability.events=[]",
-]
+QUIET = list(POISSON_ONLY)
 
 
 def scenario(*overrides: str, days: float = 60):

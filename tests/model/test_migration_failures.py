@@ -91,11 +91,16 @@ def test_scheduled_outage_fails_over_inside_the_eea() -> None:
     assert_conserved(m)
 
 
+ONE_COPY = [f"data_classes.{k}.replicas=1" for k in
+            ("protected_personal", "user_content", "behavioural_analytics", "pseudonymised_aggregates")]
+
+
 def test_failover_anywhere_counts_residency_violations() -> None:
     sc = short(
         "dublin_outage.toml",
         "time.start=2025-12-14",
         'policy.sites=["dublin"]',
+        *ONE_COPY,  # one site holds one copy of each class
         "sites.dublin.storage_pb_capacity=2000",  # room for every copy on one site
         'policy.failover="anywhere"',
         'policy.failover_sites=["virginia"]',
@@ -105,7 +110,7 @@ def test_failover_anywhere_counts_residency_violations() -> None:
     assert res.kpis["residency_violation_tb"].value > 0
     assert res.kpis["unavailable_request_share"].value == 0
     # eea_only on the same outage: no violation, but unserved requests (no other EEA site)
-    sc_eea = short("dublin_outage.toml", "time.start=2025-12-14", 'policy.sites=["dublin"]',
+    sc_eea = short("dublin_outage.toml", "time.start=2025-12-14", 'policy.sites=["dublin"]', *ONE_COPY,
                    "sites.dublin.storage_pb_capacity=2000", days=5)
     res_eea = replication_result(run(sc_eea)[1], sc_eea)
     assert res_eea.kpis["residency_violation_tb"].value == 0

@@ -45,10 +45,15 @@ SHORT: dict[str, dict[str, str]] = {
     "05_migration_timeline.ipynb": {
         "HORIZON_DAYS": "400", "STEP_MINUTES": "60", "GATEWAY": "False", "SAVE": "True", "MAKE_REPORT": "False",
     },
+    "06_uncertainty.ipynb": {
+        "HORIZON_DAYS": "2", "STEP_MINUTES": "60", "SAMPLES": "12", "WORKERS": "1", "GATEWAY": "False",
+        "COVERAGE_TRIALS": "8",
+    },
 }
 
 #: Notebooks that write files take OUT from their parameters.
-WRITES = {"01_quickstart.ipynb", "02_policy_comparison.ipynb", "04_sensitivity.ipynb", "05_migration_timeline.ipynb"}
+WRITES = {"01_quickstart.ipynb", "02_policy_comparison.ipynb", "04_sensitivity.ipynb", "05_migration_timeline.ipynb",
+          "06_uncertainty.ipynb"}
 
 ALLOWED_SUBMODULES = {"sim.report", "sim.report.charts"}
 

@@ -59,6 +59,7 @@ PRICES = [
     "sites.hamar.grid_gco2_per_kwh=50.0",
     "sites.hamar.staff_fte=1.0",
     'policy.sites=["dublin","hamar"]',
+    "data_classes.protected_personal.replicas=2",  # two sites hold at most two copies
     "gateway.enabled=false",
     "time.start=2025-01-01",
 ]

@@ -42,9 +42,12 @@ def test_set_is_typed_and_validated_like_the_file(write_toml) -> None:
     assert err.field == "population.mau" and "number" in err.problem
 
 
-def test_variant_without_ireland2_is_one_set() -> None:
-    sc = load_scenario(SCENARIOS / "clover.toml", ['policy.sites=["dublin","hamar"]'])
+def test_variant_without_ireland2_needs_its_replicas_said() -> None:
+    sc = load_scenario(SCENARIOS / "clover.toml", ['policy.sites=["dublin","hamar"]', "data_classes.protected_personal.replicas=2"])
     assert sc.policy.sites == ["dublin", "hamar"]
+    # three copies on two sites cannot be kept: refused, not silently stored twice
+    err = error_of(SCENARIOS / "clover.toml", 'policy.sites=["dublin","hamar"]')
+    assert "data_classes.protected_personal.replicas" in err.problem and "2 in policy.sites" in err.problem
 
 
 def test_missing_file() -> None:
@@ -145,9 +148,11 @@ def test_numbered_table_patches_a_list_item(tmp_path: Path, write_toml) -> None:
     path.write_text(f'extends = "{base}"\n[gateway.regions.9]\nhead_count = 7\n', encoding="utf-8")
     err = error_of(path)
     assert err.field == "regions" and "4 items" in err.problem
-    # clover.toml's chain gives no regions list (the defaults are in the model): say so
-    err = error_of(write_toml("[gateway.regions.3]\nhead_count = 7\n"))
-    assert err.field == "gateway.regions" and "write the whole list" in err.problem
+    # clover.toml's chain gives no regions list: the numbered item patches the model's default list
+    regions = {r.name: r.head_count for r in load_scenario(write_toml("[gateway.regions.3]\nhead_count = 7\n")).gateway.regions}
+    assert regions == {"EEA": 5000, "US": 8000, "SG": 1500, "CN": 7}
+    err = error_of(write_toml("[gateway.regions.4]\nhead_count = 7\n"))
+    assert err.field == "gateway.regions" and "4 items" in err.problem
 
 
 def test_set_indexes_lists() -> None:

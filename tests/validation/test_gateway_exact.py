@@ -1,9 +1,11 @@
-"""The fast gateway kernel equals the SimPy reference, request by request.
+"""The fast gateway equals the SimPy reference, request by request, whatever its chunks.
 
-Both methods consume the same pre-drawn streams; these tests run them on many seeds and
-shapes (regional shifts, priorities, outages, deterministic times that create ties,
-resubmissions, transfers, third-party sampling, the three policies) with small horizons so
-that each SimPy run takes a fraction of a second.
+The fast method draws the streams chunk by chunk (``StreamChunks``) and runs the compiled queues
+over a ring of slots (``QueueRunner``); the reference draws everything at once (``draw_streams``)
+and runs SimPy. These tests run both on many seeds and shapes (regional shifts, priorities,
+outages, deterministic times that create ties, resubmissions, transfers, third-party sampling,
+the three policies, chunks of a few rows up to whole runs) with small horizons so that each
+SimPy run takes a fraction of a second.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from hypothesis import strategies as st
 from sim.model import gateway as gw
 from sim.model.gateway import GatewayConfig, simulate_gateway
 from sim.model.gateway import kernel as kernels
-from sim.model.gateway.calendar import WEEK_S, week_offset_s
+from sim.model.gateway.calendar import week_offset_s
+from sim.model.gateway.engines import run_fast
 from sim.model.gateway.routing import plan
 from sim.model.gateway.run import queue_inputs
 from sim.model.gateway.streams import draw_streams
@@ -45,9 +48,10 @@ def small_defaults(**overrides: object) -> GatewayConfig:
     return GatewayConfig.model_validate(data)
 
 
-def run_both(config: GatewayConfig, seed: int, horizon_s: float, **kwargs: object) -> tuple[gw.GatewayRun, gw.GatewayRun]:
+def run_both(config: GatewayConfig, seed: int, horizon_s: float, chunk_rows: int = 1 << 15,
+             **kwargs: object) -> tuple[gw.GatewayRun, gw.GatewayRun]:
     fast = simulate_gateway(config, start_utc=START, horizon_s=horizon_s,
-                            rng=np.random.default_rng(seed), method="fast", **kwargs)
+                            rng=np.random.default_rng(seed), method="fast", chunk_rows=chunk_rows, **kwargs)
     ref = simulate_gateway(config, start_utc=START, horizon_s=horizon_s,
                            rng=np.random.default_rng(seed), method="simpy", **kwargs)
     return fast, ref
@@ -63,6 +67,12 @@ def assert_same(fast: gw.GatewayRun, ref: gw.GatewayRun) -> None:
     assert np.array_equal(fast.busy_s_by_week_hour, ref.busy_s_by_week_hour)
     assert gateway_kpis(fast) == gateway_kpis(ref)
     assert fast.unstable == ref.unstable and fast.message == ref.message
+    assert fast.offered_load == ref.offered_load
+    a, b = fast.tally, ref.tally
+    assert (a.requests, a.requests_counted, a.access_counted) == (b.requests, b.requests_counted, b.access_counted)
+    for name in ("access_counted_by_class", "wait_rank", "wait_s", "wait_class", "approved_data_class",
+                 "approved_destination", "approved_crossed_gb", "blocked_size_gb"):
+        assert np.array_equal(getattr(a, name), getattr(b, name)), name
 
 
 @pytest.mark.parametrize("seed", range(4))
@@ -90,6 +100,22 @@ def test_ties_deterministic_times_outages_and_shift_changes(seed: int) -> None:
     # ties really happen: several requests finish their review at the same instant
     done = fast.done_s[fast.reviewed]
     assert len(done) - len(np.unique(done)) > 0
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 7, 250])
+def test_any_chunks_give_the_same_requests(chunk_rows: int) -> None:
+    """Chunks of one row, of a few rows and of hundreds: the ring grows, queues wrap, results stay."""
+    config = small_defaults(
+        approve_probability=0.5, resubmit_share=0.9, max_resubmissions=3,
+        resubmit_delay_h={"kind": "exponential", "mean": 1.0},
+        outage_windows_s=[(5 * 3600.0, 9 * 3600.0)], outage_mtbf_h=10.0, outage_mttr_h=0.5,
+        third_party={"staff": 1, "access_share": 0.3, "transfer_share": 0.3},
+        priority_classes=[{"name": "incident", "share": 0.2, "sla_s": 900.0}, {"name": "routine", "share": 0.8}],
+    )
+    fast, ref = run_both(config, 11, 1.5 * DAY, chunk_rows=chunk_rows, transfer_policy="strict")
+    assert_same(fast, ref)
+    assert (fast.parent >= 0).sum() > 50 and (fast.kind == gw.TRANSFER).sum() > 50
+    assert np.count_nonzero(fast.wait_s[fast.simulated] > 3600.0) > 20  # queues held rows over many chunks
 
 
 @pytest.mark.parametrize("seed", range(3))
@@ -143,8 +169,9 @@ dists = st.sampled_from(["exponential", "lognormal", "deterministic", "empirical
     approve=st.floats(0.2, 1.0),
     outage=st.one_of(st.none(), st.tuples(st.floats(0, 30 * 3600.0), st.floats(60.0, 6 * 3600.0))),
     tp_share=st.floats(0.0, 0.5),
+    chunk_rows=st.sampled_from([3, 64, 1 << 15]),
 )
-def test_random_shapes(seed, weights, review, auto, reviewers, approve, outage, tp_share) -> None:  # noqa: ANN001
+def test_random_shapes(seed, weights, review, auto, reviewers, approve, outage, tp_share, chunk_rows) -> None:  # noqa: ANN001
     total = sum(weights)
     data = {
         "priority_classes": [{"name": f"c{i}", "share": w / total} for i, w in enumerate(weights)],
@@ -161,7 +188,7 @@ def test_random_shapes(seed, weights, review, auto, reviewers, approve, outage, 
     for shift, count in zip(shifts, reviewers):
         shift["reviewers"] = count
     config = GatewayConfig.model_validate({**config.model_dump(exclude_unset=True), "shifts": shifts})
-    fast, ref = run_both(config, seed, 1.5 * DAY)
+    fast, ref = run_both(config, seed, 1.5 * DAY, chunk_rows=chunk_rows)
     assert_same(fast, ref)
 
 
@@ -172,14 +199,12 @@ def test_kernel_equals_its_plain_python_twin() -> None:
     streams = draw_streams(config, START, DAY, np.random.default_rng(3), None)
     routes = plan(streams, config, "gateway")
     inp = queue_inputs(config, streams, routes, DAY, week_offset_s(START))
-    args = (inp.arrival, inp.n_original, inp.route, inp.prio, inp.s_auto, inp.s_review, inp.s_inspect,
-            inp.s_third, inp.child, inp.resub_delay, inp.horizon_s, inp.staff, inp.shift_t, inp.shift_v,
-            WEEK_S, inp.outage_start, inp.outage_end, inp.outage_mask)
-    compiled = kernels.gateway_queues(*args)
-    plain = kernels.gateway_queues_py(*args)
-    for a, b in zip(compiled[:-1], plain[:-1]):
-        assert np.array_equal(a, b, equal_nan=True)
-    assert compiled[-1] == plain[-1] is True
+    compiled = run_fast(inp, chunk_rows=100)
+    plain = run_fast(inp, chunk_rows=100, kernel=kernels.queue_events_py)
+    for name in ("arrival", "wait", "service", "review_start", "review_wait", "done"):
+        assert np.array_equal(getattr(compiled, name), getattr(plain, name), equal_nan=True), name
+    assert compiled.complete and plain.complete
+    assert (inp.child >= 0).sum() > 10  # resubmissions ran through both
 
 
 def test_helper_kernels_equal_their_twins() -> None:
@@ -207,3 +232,46 @@ def test_helper_kernels_equal_their_twins() -> None:
     probs = np.array([0.1, 0.5, 0.9])
     assert np.array_equal(kernels.below_by_group(u, groups, probs), kernels.below_by_group_py(u, groups, probs))
     assert np.array_equal(kernels.below_by_group(u, groups, probs), u < probs[groups])
+
+
+def test_compiled_helpers_equal_their_twins() -> None:
+    """The per-block tally, the routing and the flag marking, compiled and plain, on one run's rows."""
+    config = small_defaults(approve_probability=0.5, resubmit_share=0.8, transfers={"approve_probability": 0.7})
+    streams = draw_streams(config, START, DAY, np.random.default_rng(5), None)
+    protected = np.array([c == "protected_personal" for c in streams.data_class_names] + [False])
+    args = (streams.kind, streams.needs_review, streams.approved, streams.third_party, streams.child, streams.size_gb,
+            streams.data_class, streams.factor_by_class, protected, True, True, True)
+    for a, b in zip(kernels.route_rows(*args), kernels.route_rows_py(*args)):
+        assert np.array_equal(a, b)
+    route, child, outcome, crossed = kernels.route_rows(*args)
+    inp = queue_inputs(config, streams, plan(streams, config, "strict"), DAY, week_offset_s(START))
+    res = run_fast(inp)
+    state = [(np.zeros(len(config.priority_classes), np.int64), np.zeros(168), np.zeros(4), np.zeros(4, np.bool_))
+             for _ in range(2)]
+    block = (res.arrival, streams.kind, streams.prio.astype(np.int8), res.wait, outcome, route, res.review_start,
+             streams.s_auto, streams.s_review, streams.s_inspect, streams.s_third, streams.data_class, streams.destination,
+             streams.size_gb, crossed, 3600.0, DAY, 1234.0, 0)
+    compiled = kernels.tally_rows(*block, *state[0])
+    plain = kernels.tally_rows_py(*block, *state[1])
+    for a, b in zip(compiled, plain):
+        assert np.array_equal(a, b)
+    for a, b in zip(state[0], state[1]):
+        assert np.array_equal(a, b)
+    assert compiled[2] > 100 and len(compiled[3]) > 10 and len(compiled[6]) > 10  # waits and approved jobs
+    u = np.random.default_rng(1).random(500)
+    group = np.random.default_rng(2).integers(0, 3, 500)
+    flags_c, flags_p = np.full(500, 2, np.uint8), np.full(500, 2, np.uint8)
+    kernels.mark_below(u, group, np.array([0.1, 0.5, 0.9]), flags_c, 4)
+    kernels.mark_below_py(u, group, np.array([0.1, 0.5, 0.9]), flags_p, 4)
+    assert np.array_equal(flags_c, flags_p)
+    assert np.array_equal(flags_c == 6, u < np.array([0.1, 0.5, 0.9])[group])
+
+
+def test_skipped_uniforms_move_the_generator_as_draws_do() -> None:
+    """Certain outcomes are not drawn: the generator is moved past them, bit for bit."""
+    config = small_defaults(approve_probability=1.0, resubmit_share=0.0,
+                            priority_classes=[{"name": "only", "share": 1.0}],
+                            transfers={"approve_probability": 1.0})
+    fast, ref = run_both(config, 4, 2 * DAY)
+    assert_same(fast, ref)
+    assert np.all(fast.outcome == gw.APPROVED)

@@ -3,14 +3,18 @@
 Modules, in the order a run uses them: :mod:`~sim.model.gateway.calendar` (working windows,
 shift patterns; s and hours of the week in UTC), :mod:`~sim.model.gateway.distributions`
 (draws from the configured distributions), :mod:`~sim.model.gateway.streams` (every random
-draw of a run), :mod:`~sim.model.gateway.routing` (routes and outcomes by transfer policy),
-:mod:`~sim.model.gateway.engines` (the compiled kernel driver and the SimPy reference, around
-:mod:`~sim.model.gateway.kernel`), :mod:`~sim.model.gateway.run` (:func:`simulate_gateway`,
-which writes a :class:`~sim.meters.gateway.GatewayRun`) and :mod:`~sim.model.gateway.staffing`
+draw of a run: all at once for the reference, chunk by chunk for the fast path),
+:mod:`~sim.model.gateway.routing` (routes and outcomes by transfer policy),
+:mod:`~sim.model.gateway.engines` (the compiled kernel's driver over a ring of request slots,
+and the SimPy reference, around :mod:`~sim.model.gateway.kernel`),
+:mod:`~sim.model.gateway.record` (the run's records from its finished requests),
+:mod:`~sim.model.gateway.run` (:func:`simulate_gateway`, which writes a
+:class:`~sim.meters.gateway.GatewayRun` or, for the world, a compact
+:class:`~sim.meters.gateway.GatewayTally`) and :mod:`~sim.model.gateway.staffing`
 (:func:`staff_for_target`). The configuration is :mod:`sim.scenario.gateway`; KPIs and tables
 of a run are in :mod:`sim.results.gateway`.
 
-This package re-exports the gateway API: the configuration models, the record and its codes,
+This package re-exports the gateway API: the configuration models, the records and their codes,
 :func:`simulate_gateway` and :func:`staff_for_target`.
 """
 
@@ -24,7 +28,10 @@ from sim.meters.gateway import (
     RESUBMITTED,
     STAGE_NAMES,
     TRANSFER,
+    GatewayRows,
     GatewayRun,
+    GatewayTally,
+    RequestSink,
 )
 from sim.model.gateway.calendar import WEEK_S
 from sim.model.gateway.run import simulate_gateway
@@ -57,8 +64,11 @@ __all__ = [
     "WEEK_S",
     "Distribution",
     "GatewayConfig",
+    "GatewayRows",
     "GatewayRun",
+    "GatewayTally",
     "PriorityClass",
+    "RequestSink",
     "RequesterRegion",
     "Shift",
     "ThirdPartyConfig",

@@ -19,9 +19,11 @@ Ties are defined by two rules, which both implementations follow:
 2. "batch at an instant": all arrivals, completions and capacity changes at one instant
    are registered before free servers take the next requests.
 
-``run_fast`` drives :func:`sim.model.gateway.kernel.gateway_queues` (numba); ``run_simpy``
-is the specification: one SimPy process per request, :class:`_Stage` resources, shift and
-outage processes.
+:class:`QueueRunner` drives the compiled kernel :func:`sim.model.gateway.kernel.queue_events`
+(numba) over original requests handed in chunk by chunk, and hands finished requests back in row
+order, so the fast path holds a window of requests, not the whole horizon; ``run_fast`` runs it
+on whole :class:`QueueInputs`. ``run_simpy`` is the specification: one SimPy process per
+request, :class:`_Stage` resources, shift and outage processes.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from __future__ import annotations
 import dataclasses
 import heapq
 import math
+from collections.abc import Mapping
 from functools import partial
 from typing import Any
 
@@ -39,7 +42,7 @@ from sim.model.gateway import kernel as kernels
 from sim.model.gateway.calendar import WEEK_S
 from sim.model.gateway.kernel import REVIEW
 
-__all__ = ["GATEWAY_STAGES_IN_OUTAGE", "QueueInputs", "QueueResult", "run_fast", "run_simpy"]
+__all__ = ["GATEWAY_STAGES_IN_OUTAGE", "QueueInputs", "QueueResult", "QueueRunner", "RowBlock", "run_fast", "run_simpy"]
 
 #: Which stages stop in a gateway outage: the third-party monitor is a separate firm.
 GATEWAY_STAGES_IN_OUTAGE = (True, True, True, False)
@@ -106,13 +109,237 @@ class QueueResult:
     complete: bool
 
 
-def run_fast(inp: QueueInputs) -> QueueResult:
-    """Run the queues with the compiled kernel."""
-    arrival, wait, service, review_start, review_wait, done, complete = kernels.gateway_queues(
-        inp.arrival, inp.n_original, inp.route, inp.prio, inp.s_auto, inp.s_review, inp.s_inspect,
-        inp.s_third, inp.child, inp.resub_delay, inp.horizon_s, inp.staff, inp.shift_t, inp.shift_v,
-        WEEK_S, inp.outage_start, inp.outage_end, inp.outage_mask)
-    return QueueResult(arrival, wait, service, review_start, review_wait, done, bool(complete))
+def run_fast(inp: QueueInputs, chunk_rows: int = 1 << 15, kernel: Any = kernels.queue_events) -> QueueResult:
+    """Run the queues with the compiled kernel (through :class:`QueueRunner`, chunk by chunk).
+
+    Args:
+        inp: the drawn rows and the stages.
+        chunk_rows: originals handed to the runner at a time.
+        kernel: the event loop (its plain-Python twin ``kernel.queue_events_py`` in tests).
+    """
+    n_orig = inp.n_original
+    rows = {name: getattr(inp, name) for name in QueueRunner.INPUTS}
+    runner = QueueRunner(
+        n_orig=n_orig, resub={name: a[n_orig:] for name, a in rows.items()}, staff=inp.staff,
+        shift_t=inp.shift_t, shift_v=inp.shift_v, outage_start=inp.outage_start, outage_end=inp.outage_end,
+        outage_mask=inp.outage_mask, horizon_s=inp.horizon_s, n_classes=int(inp.prio.max(initial=0)) + 1,
+        ring_rows=2 * chunk_rows, kernel=kernel)
+    names = ("arrival", "wait", "service", "review_start", "review_wait", "done")
+    kept: dict[str, list[np.ndarray]] = {name: [] for name in names}
+
+    def keep(blocks: list[RowBlock]) -> None:
+        for block in blocks:  # views into the runner's slots: copied before the next add
+            for name in names:
+                kept[name].append(block.values[name].copy())
+
+    for lo in range(0, n_orig, chunk_rows):
+        keep(runner.add({name: a[lo:min(lo + chunk_rows, n_orig)] for name, a in rows.items()}))
+    keep(runner.finish())
+    out = [np.concatenate(kept[name]) if kept[name] else np.zeros(0) for name in names]
+    return QueueResult(*out, runner.complete)
+
+
+@dataclasses.dataclass
+class RowBlock:
+    """Finished rows ``[first, first + len)`` handed back by :class:`QueueRunner`, in row order.
+
+    The arrays are views into the runner's slots: they hold until the runner's next ``add``
+    (copy what must be kept longer).
+
+    Attributes:
+        first: row number of the first row.
+        values: per row, every input, result and extra field of the runner (arrival filled in
+            for resubmissions; NaN results for rows never simulated).
+    """
+
+    first: int
+    values: dict[str, np.ndarray]
+
+    def __len__(self) -> int:
+        return len(self.values["arrival"])
+
+
+def _pow2(n: int) -> int:
+    """Smallest power of two >= max(n, 1)."""
+    return 1 << max(int(n) - 1, 0).bit_length()
+
+
+class QueueRunner:
+    """Runs the compiled queues over original rows handed in chunk by chunk (times in s).
+
+    The originals live in a ring of slots (a power of two, grown when the rows in the system do
+    not fit) and the resubmission rows after it; :meth:`add` loads the next chunk of originals,
+    runs the queues until they need the chunk after it, and hands back every row finished
+    before the first unfinished one (row order, so the caller can add up in row order);
+    :meth:`finish` runs the queues dry and hands back the rest, resubmissions last.
+
+    Args:
+        n_orig: number of original rows (handed in order by :meth:`add`).
+        resub: per field of :attr:`INPUTS` (and of ``extra``), the resubmission rows
+            ``[n_orig, n_orig + len)`` (arrival NaN: found by the run).
+        staff, shift_t, shift_v, outage_start, outage_end, outage_mask, horizon_s: as in
+            :class:`QueueInputs`.
+        n_classes: number of priority classes.
+        extra: more per-row fields to carry from :meth:`add` to the blocks handed back, with
+            their dtypes.
+        ring_rows: initial ring size.
+        kernel: the event loop (:func:`sim.model.gateway.kernel.queue_events` or its twin).
+    """
+
+    #: Per-row inputs of the kernel and their dtypes.
+    INPUTS = {"arrival": np.float64, "route": np.uint8, "prio": np.int8, "s_auto": np.float64,
+              "s_review": np.float64, "s_inspect": np.float64, "s_third": np.float64, "child": np.int64,
+              "resub_delay": np.float64}
+    #: Per-row results of the kernel (set at arrival: wait and service 0, the others NaN).
+    RESULTS = ("wait", "service", "review_start", "review_wait", "done")
+
+    def __init__(
+        self, *, n_orig: int, resub: Mapping[str, np.ndarray], staff: np.ndarray, shift_t: np.ndarray,
+        shift_v: np.ndarray, outage_start: np.ndarray, outage_end: np.ndarray, outage_mask: np.ndarray,
+        horizon_s: float, n_classes: int, extra: Mapping[str, Any] | None = None, ring_rows: int = 1 << 16,
+        kernel: Any = kernels.queue_events,
+    ) -> None:
+        self.kernel = kernel
+        self.n_orig = int(n_orig)
+        self.n_resub = n_resub = len(resub["arrival"])
+        self.fields = {**self.INPUTS, **{name: np.float64 for name in self.RESULTS}, "tin": np.float64,
+                       **dict(extra or {})}
+        self.ring = _pow2(ring_rows)
+        self.a = {name: np.empty(self.ring + n_resub, dtype=dtype) for name, dtype in self.fields.items()}
+        for name, values in resub.items():
+            self.a[name][self.ring:] = values
+        for name in self.RESULTS:
+            self.a[name][self.ring:] = np.nan
+        self.horizon_s = float(horizon_s)
+        self.shift_t = np.ascontiguousarray(shift_t, dtype=np.float64)
+        self.shift_v = np.ascontiguousarray(shift_v, dtype=np.int64)
+        self.outage_start = np.ascontiguousarray(outage_start, dtype=np.float64)
+        self.outage_end = np.ascontiguousarray(outage_end, dtype=np.float64)
+        self.outage_mask = np.ascontiguousarray(outage_mask, dtype=np.bool_)
+        self.n_classes = int(n_classes)
+        self.servers = np.array(staff, dtype=np.int64)
+        width = int(max(self.servers.max(), self.shift_v.max())) + 1
+        self.servers[REVIEW] = self.shift_v[0]
+        self.busy = np.zeros(4, dtype=np.int64)
+        self.ct = np.empty((4, width))
+        self.cr = np.empty((4, width), dtype=np.int64)
+        self.csize = np.zeros(4, dtype=np.int64)
+        self.rt = np.empty((1, n_resub + 1))
+        self.rr = np.empty((1, n_resub + 1), dtype=np.int64)
+        self.q = np.empty((3 + self.n_classes, _pow2(self.ring + n_resub)), dtype=np.int64)
+        self.head = np.zeros(3 + self.n_classes, dtype=np.int64)
+        self.tail = np.zeros(3 + self.n_classes, dtype=np.int64)
+        # the shift and outage chains start as the SimPy processes do
+        next_shift = 0.0 + (float(self.shift_t[1]) - 0.0) if len(self.shift_t) > 1 else np.inf
+        down, next_out = 0, np.inf
+        if len(self.outage_start):
+            if self.outage_start[0] > 0.0:
+                next_out = 0.0 + (float(self.outage_start[0]) - 0.0)
+            else:
+                down, next_out = 1, 0.0 + (float(self.outage_end[0]) - 0.0)
+        self.si = np.array([0, self.n_orig, 0, 1, 0, 0, down], dtype=np.int64)
+        self.sf = np.array([next_shift, next_out], dtype=np.float64)
+        self.loaded = 0
+        self.front = 0
+        self._same: dict[str, Any] = {}  # field -> the constant every original slot holds
+        self.status = kernels.FINISHED if self.n_orig == 0 else kernels.NEED_ROWS
+
+    @property
+    def complete(self) -> bool:
+        """Every arrived request has completed (valid after :meth:`finish`)."""
+        return int(self.si[kernels.S_REMAINING]) == 0
+
+    def add(self, rows: Mapping[str, np.ndarray]) -> list[RowBlock]:
+        """Load the next chunk of originals, run, and hand back the rows finished in row order."""
+        m = len(rows["arrival"])
+        lo, hi = self.loaded, self.loaded + m
+        if hi > self.n_orig:
+            raise ValueError(f"more original rows than announced ({hi} > {self.n_orig})")
+        if hi - self.front > self.ring:
+            self._grow(hi - self.front)
+        for name, values in rows.items():
+            target = self.a[name]
+            constant = values.strides == (0,)  # a broadcast view: one value for every row
+            if constant and lo == 0:  # the same value for every row so far: fill every slot once
+                target[:self.ring] = values[0]
+                self._same[name] = values[0]
+                continue
+            if constant and name in self._same and self._same[name] == values[0]:
+                continue  # every original slot holds it already
+            self._same.pop(name, None)
+            for slots, part in self._slices(lo, hi):
+                target[slots] = values[part]
+        self.loaded = hi
+        self._run()
+        return self._retire(force=False)
+
+    def finish(self) -> list[RowBlock]:
+        """Run the queues dry and hand back every row left: originals, then the resubmissions."""
+        if self.loaded != self.n_orig:
+            raise ValueError(f"finish() before all {self.n_orig} original rows were added ({self.loaded})")
+        self._run()
+        blocks = self._retire(force=True)
+        if self.n_resub:
+            part = slice(self.ring, self.ring + self.n_resub)
+            blocks.append(RowBlock(self.n_orig, {name: self.a[name][part] for name in self.fields if name != "tin"}))
+        return blocks
+
+    # ------------------------------------------------------------------ internals
+
+    def _run(self) -> None:
+        a = self.a
+        if self.status == kernels.FINISHED and self.n_orig == 0:
+            return
+        self.status = self.kernel(
+            self.si, self.sf, self.loaded, self.n_orig, self.ring - 1, self.ring,
+            a["arrival"], a["route"], a["prio"], a["s_auto"], a["s_review"], a["s_inspect"], a["s_third"],
+            a["child"], a["resub_delay"], a["tin"], a["wait"], a["service"], a["review_start"],
+            a["review_wait"], a["done"], self.horizon_s, self.shift_t, self.shift_v, WEEK_S,
+            self.outage_start, self.outage_end, self.outage_mask, self.servers, self.busy, self.ct, self.cr,
+            self.csize, self.rt, self.rr, self.q, self.q.shape[1] - 1, self.head, self.tail, self.n_classes)
+
+    def _slices(self, lo: int, hi: int) -> list[tuple[slice, slice]]:
+        """(slots, positions within [lo, hi)) of rows [lo, hi) in the ring (two pieces if it wraps)."""
+        out = []
+        r = lo
+        while r < hi:
+            s = r & (self.ring - 1)
+            k = min(hi - r, self.ring - s)
+            out.append((slice(s, s + k), slice(r - lo, r - lo + k)))
+            r += k
+        return out
+
+    def _retire(self, force: bool) -> list[RowBlock]:
+        """Hand back the originals from the front up to the first unfinished one (all if ``force``).
+
+        One block per contiguous piece of the ring (two if it wraps), as views into the slots.
+        """
+        arrived = int(self.si[kernels.S_IA])  # originals arrive in row order; later slots hold older rows
+        stop = self.loaded if force else kernels.done_prefix(self.a["done"], self.front, arrived, self.ring - 1)
+        blocks = [RowBlock(self.front + part.start, {name: a[slots] for name, a in self.a.items() if name != "tin"})
+                  for slots, part in self._slices(self.front, stop)]
+        self.front = stop
+        return blocks
+
+    def _grow(self, need: int) -> None:
+        """A larger ring (and queues) holding the same rows in the system."""
+        old_ring, ring = self.ring, _pow2(max(2 * self.ring, need))
+        rows = np.arange(self.front, self.loaded)
+        new = {name: np.empty(ring + self.n_resub, dtype=dtype) for name, dtype in self.fields.items()}
+        for name, a in self.a.items():
+            if name in self._same:  # a constant of every row so far: the new slots get it too
+                new[name][:ring] = self._same[name]
+            else:
+                new[name][rows & (ring - 1)] = a[rows & (old_ring - 1)]
+            new[name][ring:] = a[old_ring:]
+        self.ring = ring
+        self.a = new
+        width = _pow2(ring + self.n_resub)
+        q = np.empty((self.q.shape[0], width), dtype=np.int64)
+        for j in range(self.q.shape[0]):
+            pos = np.arange(self.head[j], self.tail[j])
+            q[j, pos & (width - 1)] = self.q[j, pos & (self.q.shape[1] - 1)]
+        self.q = q
 
 
 def run_simpy(inp: QueueInputs) -> QueueResult:

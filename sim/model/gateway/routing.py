@@ -9,7 +9,9 @@
   (no stage, no wait).
 
 Routes are bit masks over the kernel's stages (``AUTO``, ``REVIEW``, ``INSPECT``,
-``THIRD_PARTY``); volumes in GB.
+``THIRD_PARTY``); volumes in GB. The rows are routed in one compiled pass
+(:func:`sim.model.gateway.kernel.route_rows`); without a gateway the constant route, child and
+outcome are read-only views, not arrays of one value per row.
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ import dataclasses
 
 import numpy as np
 
-from sim.meters.gateway import ACCESS, APPROVED, BLOCKED, DENIED, RESUBMITTED
-from sim.model.gateway.kernel import AUTO, INSPECT, REVIEW, THIRD_PARTY
+from sim.meters.gateway import ACCESS, APPROVED
+from sim.model.gateway import kernel as kernels
 from sim.model.gateway.streams import Streams
 from sim.scenario.gateway import GatewayConfig
 
@@ -50,25 +52,15 @@ def plan(streams: Streams, config: GatewayConfig, policy: str) -> Plan:
     n = len(streams.arrival)
     is_access = streams.kind == ACCESS
     if not (config.enabled and policy != "open"):  # no gateway: nothing waits or is pseudonymised
-        return Plan(False, np.zeros(n, dtype=np.uint8), np.full(n, -1, dtype=np.int64),
-                    np.full(n, APPROVED, dtype=np.int8), np.where(is_access, 0.0, streams.size_gb))
-    reviewed = streams.needs_review  # never set for transfers
+        return Plan(False, np.broadcast_to(np.uint8(0), (n,)), np.broadcast_to(np.int64(-1), (n,)),
+                    np.broadcast_to(np.int8(APPROVED), (n,)), np.where(is_access, 0.0, streams.size_gb))
     protected = np.array(
         [name in config.transfers.protected_classes for name in streams.data_class_names] + [False])
-    if policy == "strict":
-        blocked_outright = ~is_access & protected[streams.data_class]  # access rows index the False
-    else:
-        blocked_outright = np.zeros(n, dtype=bool)
-    inspected = ~is_access & ~blocked_outright
-    route = (reviewed.astype(np.uint8) << REVIEW) | (inspected.astype(np.uint8) << INSPECT)
-    if config.auto_check:
-        route |= is_access.astype(np.uint8) << AUTO
-    if config.third_party.enabled:
-        route |= (streams.third_party & (reviewed | inspected)).astype(np.uint8) << THIRD_PARTY
-    denied = reviewed & ~streams.approved
-    child = np.where(denied, streams.child, -1)
-    outcome = np.where(
-        denied, np.where(child >= 0, RESUBMITTED, DENIED),
-        np.where(blocked_outright | (inspected & ~streams.approved), BLOCKED, APPROVED)).astype(np.int8)
-    crossed = streams.size_gb * streams.factor_by_class[streams.data_class]  # access rows: size 0
-    return Plan(True, route, child, outcome, crossed)
+    rows = (streams.kind, streams.needs_review, streams.approved, streams.third_party, streams.child, streams.size_gb,
+            streams.data_class)
+    same = n > 0 and all(a.strides == (0,) for a in rows)  # every row alike: route one, share the result
+    out = kernels.route_rows(*(a[:1] if same else a for a in rows), streams.factor_by_class, protected,
+                             policy == "strict", config.auto_check, config.third_party.enabled)
+    if same:
+        out = tuple(np.broadcast_to(a, (n,)) for a in out)
+    return Plan(True, *out)

@@ -10,14 +10,16 @@ resubmitted requests get child rows (resubmissions), level by level, whose arriv
 find (completion + delay). Outage windows are drawn last.
 
 The draws do not depend on the transfer policy or on the engine, so every policy and both
-engines see the same requests (common random numbers).
+engines see the same requests (common random numbers). :func:`draw_streams` makes them all at
+once (the reference); :class:`StreamChunks` makes the very same numbers chunk by chunk for the
+fast path, holding ~12 bytes per request for the whole run.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -25,9 +27,10 @@ from sim.meters.gateway import ACCESS, TRANSFER
 from sim.model.gateway import kernel as kernels
 from sim.model.gateway.calendar import epoch_s, merge_windows, region_windows
 from sim.model.gateway.distributions import sample
-from sim.scenario.gateway import GatewayConfig
+from sim.scenario.gateway import Distribution, GatewayConfig
 
-__all__ = ["MIN_TIME_S", "Streams", "draw_outages", "draw_streams", "poisson_arrivals"]
+__all__ = ["CHUNK_ROWS", "MIN_TIME_S", "Sources", "StreamChunks", "Streams", "draw_outages", "draw_streams",
+           "poisson_arrivals"]
 
 #: Every service time and resubmission delay is at least this, s (> 0).
 MIN_TIME_S = 1e-6
@@ -82,10 +85,89 @@ class Streams:
         self.data_class_names: tuple[str, ...] = ()
         self.destination_names: tuple[str, ...] = ()
 
+    @classmethod
+    def of(cls, n: int, **arrays: np.ndarray) -> Streams:
+        """``n`` original rows from the given arrays; the other fields are constant read-only views.
+
+        A field not given is 0 everywhere (-1 for ``child`` and ``parent``) without holding a
+        value per row.
+        """
+        st = cls.__new__(cls)
+        for name, dtype in cls._FIELDS.items():
+            value = arrays.get(name)
+            if value is None:
+                value = np.broadcast_to(np.array(-1 if name in ("child", "parent") else 0, dtype=dtype), (n,))
+            setattr(st, name, value)
+        st.n_original = n
+        st.outages = np.zeros((0, 2))
+        st.factor_by_class = np.zeros(1)
+        st.region_names = st.class_names = st.data_class_names = st.destination_names = ()
+        return st
+
     def trim(self, n: int) -> None:
         """Keep the first n rows (views, no copy)."""
         for name in self._FIELDS:
             setattr(self, name, getattr(self, name)[:n])
+
+
+class Sources:
+    """The Poisson sources of a run: access regions, then transfer flows (no random draw here).
+
+    Attributes:
+        windows: per source, (n, 2) windows [start, end) in which it is active, s.
+        rates: per source, arrivals per second while active.
+        kind, region, data_class, destination: per source, the codes its rows get (-1 where
+            not applicable).
+        review: per source, the probability that a row needs human review.
+        factor_by_class: pseudonymisation factor by data class code, then 0 (for code -1).
+        region_names, data_class_names, destination_names: code labels.
+    """
+
+    def __init__(self, config: GatewayConfig, start_utc: _dt.datetime, horizon_s: float,
+                 transfer_jobs_per_hour: Mapping[tuple[str, str], float] | None) -> None:
+        epoch = epoch_s(start_utc)
+        if config.access_requests_per_hour is not None:
+            region_names: tuple[str, ...] = ("all",)
+            access_windows = [np.array([[0.0, horizon_s]])]
+            access_rates = [config.access_requests_per_hour / 3600.0]
+            review_prob = [1.0]
+        else:
+            region_names = tuple(r.name for r in config.regions)
+            access_windows = [region_windows(r, epoch, horizon_s) for r in config.regions]
+            access_rates = [r.rate_per_hour() / 3600.0 for r in config.regions]
+            review_prob = [1.0 if not r.in_eea else r.restricted_share for r in config.regions]
+        if transfer_jobs_per_hour is None:
+            flows = [(f.data_class, f.destination, f.jobs_per_hour) for f in config.transfers.flows]
+        else:
+            flows = [(dc, dest, float(rate)) for (dc, dest), rate in transfer_jobs_per_hour.items()]
+            bad = [(dc, dest, rate) for dc, dest, rate in flows if not (rate >= 0 and math.isfinite(rate))]
+            if bad:
+                raise ValueError(f"transfer_jobs_per_hour must be finite and >= 0, got {bad}")
+        data_class_names = tuple(dict.fromkeys(dc for dc, _, _ in flows))
+        destination_names = tuple(dict.fromkeys(dest for _, dest, _ in flows))
+        n_regions = len(access_windows)
+        self.windows = access_windows + [np.array([[0.0, horizon_s]])] * len(flows)
+        self.rates = access_rates + [rate / 3600.0 for _, _, rate in flows]
+        self.kind = np.array([ACCESS] * n_regions + [TRANSFER] * len(flows), dtype=np.int8)
+        self.region = np.array(list(range(n_regions)) + [-1] * len(flows), dtype=np.int16)
+        self.data_class = np.array([-1] * n_regions + [data_class_names.index(dc) for dc, _, _ in flows],
+                                   dtype=np.int16)
+        self.destination = np.array([-1] * n_regions + [destination_names.index(d) for _, d, _ in flows],
+                                    dtype=np.int16)
+        self.review = np.array(review_prob + [0.0] * len(flows))
+        self.factor_by_class = np.array([config.transfers.factor(dc) for dc in data_class_names] + [0.0])
+        self.region_names = region_names
+        self.class_names = tuple(c.name for c in config.priority_classes)
+        self.data_class_names = data_class_names
+        self.destination_names = destination_names
+
+    def name(self, st: Streams) -> None:
+        """Give drawn rows the code labels and pseudonymisation factors of these sources."""
+        st.factor_by_class = self.factor_by_class
+        st.region_names = self.region_names
+        st.class_names = self.class_names
+        st.data_class_names = self.data_class_names
+        st.destination_names = self.destination_names
 
 
 def poisson_arrivals(
@@ -106,6 +188,25 @@ def poisson_arrivals(
     Returns:
         (times, source) sorted by time.
     """
+    bounds, total_rate, cum, cum_p = _intensity(windows, rates_per_s, horizon_s)
+    if cum[-1] <= 0.0:
+        return np.zeros(0), np.zeros(0, dtype=np.int64)
+    gamma = _unit_points(rng, cum[-1])
+    times, source = kernels.arrivals_from_intensity(gamma, cum, bounds, total_rate, cum_p,
+                                                    rng.random(len(gamma)))
+    np.minimum(times, np.nextafter(horizon_s, 0.0), out=times)
+    return times, source
+
+
+def _intensity(
+    windows: list[np.ndarray], rates_per_s: Sequence[float], horizon_s: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The superposed sources as pieces of constant rate (no random draw).
+
+    Returns:
+        (bounds (k+1,) s, total rate (k,) per s, cumulative intensity (k+1,), cumulative source
+        probabilities (k, sources)) of the k pieces between the window edges.
+    """
     edges = [np.array([0.0, horizon_s])] + [w.ravel() for w in windows]
     bounds = np.unique(np.concatenate(edges))
     bounds = bounds[(bounds >= 0.0) & (bounds <= horizon_s)]
@@ -119,9 +220,13 @@ def poisson_arrivals(
         rates[inside, s] = rate
     total_rate = rates.sum(axis=1)
     cum = np.concatenate([[0.0], np.cumsum(total_rate * np.diff(bounds))])
-    total = cum[-1]
-    if total <= 0.0:
-        return np.zeros(0), np.zeros(0, dtype=np.int64)
+    cum_p = np.cumsum(rates, axis=1) / np.where(total_rate > 0, total_rate, 1.0)[:, None]
+    cum_p[:, -1] = 1.0
+    return bounds, total_rate, cum, cum_p
+
+
+def _unit_points(rng: np.random.Generator, total: float) -> np.ndarray:
+    """The points of a unit-rate Poisson process below ``total``, sorted (a view of the draws)."""
     m = int(total + 6.0 * math.sqrt(total) + 20)
     gamma = rng.standard_exponential(m)
     np.cumsum(gamma, out=gamma)
@@ -130,13 +235,7 @@ def poisson_arrivals(
         np.cumsum(more, out=more)
         more += gamma[-1]
         gamma = np.concatenate([gamma, more])
-    gamma = gamma[: np.searchsorted(gamma, total)]
-    cum_p = np.cumsum(rates, axis=1) / np.where(total_rate > 0, total_rate, 1.0)[:, None]
-    cum_p[:, -1] = 1.0
-    times, source = kernels.arrivals_from_intensity(gamma, cum, bounds, total_rate, cum_p,
-                                                    rng.random(len(gamma)))
-    np.minimum(times, np.nextafter(horizon_s, 0.0), out=times)
-    return times, source
+    return gamma[: np.searchsorted(gamma, total)]
 
 
 def draw_outages(config: GatewayConfig, rng: np.random.Generator, horizon_s: float) -> np.ndarray:
@@ -185,40 +284,10 @@ def draw_streams(
         ValueError: for a negative or non-finite transfer rate.
     """
     arrival_rng, row_rng, resub_rng, outage_rng = rng.spawn(4)
-    epoch = epoch_s(start_utc)
-
-    # sources: access regions, then transfer flows
-    if config.access_requests_per_hour is not None:
-        region_names: tuple[str, ...] = ("all",)
-        access_windows = [np.array([[0.0, horizon_s]])]
-        access_rates = [config.access_requests_per_hour / 3600.0]
-        review_prob = [1.0]
-    else:
-        region_names = tuple(r.name for r in config.regions)
-        access_windows = [region_windows(r, epoch, horizon_s) for r in config.regions]
-        access_rates = [r.rate_per_hour() / 3600.0 for r in config.regions]
-        review_prob = [1.0 if not r.in_eea else r.restricted_share for r in config.regions]
-    if transfer_jobs_per_hour is None:
-        flows = [(f.data_class, f.destination, f.jobs_per_hour) for f in config.transfers.flows]
-    else:
-        flows = [(dc, dest, float(rate)) for (dc, dest), rate in transfer_jobs_per_hour.items()]
-        bad = [(dc, dest, rate) for dc, dest, rate in flows if not (rate >= 0 and math.isfinite(rate))]
-        if bad:
-            raise ValueError(f"transfer_jobs_per_hour must be finite and >= 0, got {bad}")
-    data_class_names = tuple(dict.fromkeys(dc for dc, _, _ in flows))
-    destination_names = tuple(dict.fromkeys(dest for _, dest, _ in flows))
-    windows = access_windows + [np.array([[0.0, horizon_s]])] * len(flows)
-    rates = access_rates + [rate / 3600.0 for _, _, rate in flows]
-    n_regions = len(access_windows)
-    times, source = poisson_arrivals(arrival_rng, windows, rates, horizon_s)
+    src = Sources(config, start_utc, horizon_s, transfer_jobs_per_hour)
+    times, source = poisson_arrivals(arrival_rng, src.windows, src.rates, horizon_s)
     n = len(times)
-
-    # per-source attributes (-1 where not applicable)
-    src_kind = np.array([ACCESS] * n_regions + [TRANSFER] * len(flows), dtype=np.int8)
-    src_region = np.array(list(range(n_regions)) + [-1] * len(flows), dtype=np.int16)
-    src_class = np.array([-1] * n_regions + [data_class_names.index(dc) for dc, _, _ in flows], dtype=np.int16)
-    src_dest = np.array([-1] * n_regions + [destination_names.index(d) for _, d, _ in flows], dtype=np.int16)
-    src_review = np.array(review_prob + [0.0] * len(flows))
+    src_kind, src_region, src_class, src_dest, src_review = src.kind, src.region, src.data_class, src.destination, src.review
     kind = src_kind[source]
     is_access = kind == ACCESS
 
@@ -249,7 +318,7 @@ def draw_streams(
     st.approved[:n] = approved
     st.resubmit[:n] = resubmit
     _draw_row_services(config, row_rng, st, 0, n, is_access)
-    st.factor_by_class = np.array([config.transfers.factor(dc) for dc in data_class_names] + [0.0])
+    st.factor_by_class = src.factor_by_class
 
     # resubmission chains: children of (reviewed, denied, resubmitting) rows, level by level
     lo, hi = 0, n
@@ -275,10 +344,7 @@ def draw_streams(
     st.trim(hi)
 
     st.outages = draw_outages(config, outage_rng, horizon_s)
-    st.region_names = region_names
-    st.class_names = tuple(c.name for c in config.priority_classes)
-    st.data_class_names = data_class_names
-    st.destination_names = destination_names
+    src.name(st)
     return st
 
 
@@ -305,3 +371,331 @@ def _draw_row_services(
     size = sample(config.transfers.size_gb, rng, len(transfers))
     st.size_gb[transfers] = size
     st.s_inspect[transfers] = np.maximum(size / config.transfers.inspection_gb_per_s, MIN_TIME_S)
+
+
+# --------------------------------------------------------------------------------------
+# the same draws, chunk by chunk (the fast path)
+# --------------------------------------------------------------------------------------
+
+#: Original rows drawn and handed to the queues at a time by :class:`StreamChunks`.
+CHUNK_ROWS = 1 << 15
+
+# decision flags of an original row (``StreamChunks.flags``)
+_NEEDS_REVIEW, _APPROVED, _RESUBMIT, _THIRD_PARTY = 1, 2, 4, 8
+
+
+def _clone(rng: np.random.Generator) -> np.random.Generator:
+    """A generator of the same kind in the same state (drawing from one leaves the other)."""
+    out = np.random.Generator(type(rng.bit_generator)())
+    out.bit_generator.state = rng.bit_generator.state
+    return out
+
+
+def _skip_uniforms(rng: np.random.Generator, n: int, chunk_rows: int) -> None:
+    """Move ``rng`` past ``n`` uniform doubles, as ``rng.random(n)`` would."""
+    bits = rng.bit_generator
+    if isinstance(bits, np.random.PCG64 | np.random.PCG64DXSM) and not bits.state.get("has_uint32", 0):
+        bits.advance(n)  # one 64-bit output per double
+        return
+    for lo in range(0, n, chunk_rows):
+        rng.random(min(chunk_rows, n - lo))
+
+
+def _pass(dist: Distribution, rng: np.random.Generator, n: int, chunk_rows: int) -> None:
+    """Move ``rng`` past the draws of ``sample(dist, rng, n)`` without computing the values.
+
+    The same bits are used: a lognormal draw is ``exp`` of a standard normal one, an
+    exponential draw a standard exponential one, so the cheaper draws move the generator alike.
+    """
+    buf = np.empty(min(n, chunk_rows))
+    for lo in range(0, n, chunk_rows):
+        k = min(chunk_rows, n - lo)
+        if dist.kind == "exponential":
+            rng.standard_exponential(out=buf[:k])
+        elif dist.kind == "lognormal":
+            rng.standard_normal(out=buf[:k])
+        elif dist.kind == "empirical":
+            sample(dist, rng, k)
+        # deterministic: no draw
+
+
+def _fixed(threshold: np.ndarray) -> bool:
+    """Whether ``u < threshold`` is decided without u (every threshold <= 0 or >= 1)."""
+    return bool(np.all((threshold <= 0.0) | (threshold >= 1.0)))
+
+
+class StreamChunks:
+    """The draws of :func:`draw_streams`, value for value, handed out chunk by chunk.
+
+    :func:`draw_streams` fills every per-row array of the run at once. This class makes the same
+    draws from the same child streams in the same order, but holds for the whole run only what
+    is compact: per original row its arrival time (8 bytes), source (2), decision flags (1) and
+    priority class (1), and the resubmission rows in full (about 1 % of the rows). Service times
+    and sizes are drawn when :meth:`chunk` hands out the rows: each group of draws (automatic
+    check times, review times, third-party times, sizes) has its own generator, placed where
+    :func:`draw_streams` starts that group, so drawing the groups chunk by chunk gives the same
+    numbers (where a group follows draws of varying length, those are drawn once more beforehand,
+    as the cheaper standard draws that use the same bits, to find where it starts). Draws whose
+    values nothing uses (service times without a gateway, automatic check
+    times without the stage, third-party times without the monitor) are not made, and uniforms
+    whose outcome is certain (shares 0 or 1) are skipped by moving the generator past them.
+
+    Attributes:
+        n: number of original rows.
+        times: (n,) arrival times of the originals, s.
+        resub: the resubmission rows (rows ``n + i``), as :class:`Streams` (``parent`` and
+            ``child`` hold global rows).
+        outages: (k, 2) merged outage windows, s.
+        sources: the :class:`Sources` of the run.
+    """
+
+    def __init__(
+        self,
+        config: GatewayConfig,
+        start_utc: _dt.datetime,
+        horizon_s: float,
+        rng: np.random.Generator,
+        transfer_jobs_per_hour: Mapping[tuple[str, str], float] | None,
+        *,
+        gateway_on: bool = True,
+        chunk_rows: int = CHUNK_ROWS,
+    ) -> None:
+        self.config = config
+        self.chunk_rows = int(chunk_rows)
+        arrival_rng, row_rng, resub_rng, outage_rng = rng.spawn(4)
+        src = self.sources = Sources(config, start_utc, horizon_s, transfer_jobs_per_hour)
+        self.times, self.source = _compact_arrivals(arrival_rng, src.windows, src.rates, horizon_s, self.chunk_rows)
+        self.n = len(self.times)
+        self._decisions(row_rng, gateway_on)
+        self._service_generators(row_rng, gateway_on)
+        self._resubmissions(resub_rng)
+        self.outages = draw_outages(config, outage_rng, horizon_s)
+        self._next = 0
+        self._parent_rank = 0
+
+    # ------------------------------------------------------------------ construction
+
+    def _decisions(self, rng: np.random.Generator, gateway_on: bool) -> None:
+        """Review need, class, outcome, resubmission and third-party flags of every original.
+
+        A group of uniforms whose outcome is certain for every source that has rows (shares 0
+        or 1) is skipped, and so are the third-party uniforms when nothing uses them (no
+        monitor in the route and no transfer sizes drawn after the monitor's times).
+        """
+        config, src, n, chunk = self.config, self.sources, self.n, self.chunk_rows
+        self.flags = flags = np.zeros(n, dtype=np.uint8)
+        self.prio = prio = np.zeros(n, dtype=np.int8)
+        tp = config.third_party
+        present = np.bincount(self.source, minlength=len(src.kind)) > 0
+        self.has_transfers = bool((present & (src.kind != ACCESS)).any())
+        access = (src.kind == ACCESS).view(np.int8)
+        groups = (  # (flag, threshold per group, group per source, used)
+            (_NEEDS_REVIEW, src.review, np.arange(len(src.kind)), True),
+            (None, None, None, True),  # class
+            (_APPROVED, np.array([config.approve_probability, config.transfers.approve_probability]), src.kind, True),
+            (_RESUBMIT, np.array([config.resubmit_share, 0.0]), src.kind, True),
+            (_THIRD_PARTY, np.array([tp.transfer_share, tp.access_share]), access,
+             (gateway_on and tp.enabled) or self.has_transfers),
+        )
+        shares = np.cumsum([c.share for c in config.priority_classes])
+        buf = np.empty(min(n, chunk))
+        for bit, threshold, group_of_source, used in groups:
+            if bit is None:  # priority class
+                if len(shares) == 1:
+                    _skip_uniforms(rng, n, chunk)
+                    continue
+                for lo in range(0, n, chunk):
+                    u = rng.random(out=buf[:min(chunk, n - lo)])
+                    if len(shares) == 2:
+                        prio[lo:lo + len(u)] = u >= shares[0]
+                    else:
+                        prio[lo:lo + len(u)] = np.searchsorted(shares[:-1], u, side="right")
+                continue
+            if not used:
+                _skip_uniforms(rng, n, chunk)
+                continue
+            per_source = threshold[group_of_source]
+            if _fixed(per_source[present]):
+                _skip_uniforms(rng, n, chunk)
+                on = np.flatnonzero(present & (per_source >= 1.0))
+                if len(on) == present.sum():
+                    flags |= np.uint8(bit)
+                elif len(on):
+                    flags |= np.isin(self.source, on).view(np.uint8) * np.uint8(bit)
+                continue
+            for lo in range(0, n, chunk):
+                hi = min(n, lo + chunk)
+                kernels.mark_below(rng.random(out=buf[:hi - lo]), self.source[lo:hi], per_source, flags[lo:hi], bit)
+        # what is the same for every row is handed out as a constant view, not an array per chunk
+        on, off = (np.bitwise_and.reduce(flags), ~np.bitwise_or.reduce(flags)) if n else (0, 0)
+        self._same_bits = {bit: bool(on & bit) for bit in (_NEEDS_REVIEW, _APPROVED, _RESUBMIT, _THIRD_PARTY)
+                           if (on | off) & bit}
+        self._one_source = int(np.flatnonzero(present)[0]) if present.sum() == 1 else None
+        self._one_class = len(shares) == 1
+
+    def _service_generators(self, rng: np.random.Generator, gateway_on: bool) -> None:
+        """One generator per group of service draws, placed where :func:`draw_streams` starts it."""
+        config, n, chunk = self.config, self.n, self.chunk_rows
+        tp = config.third_party
+        counts = [n if config.auto_check else 0, 0, 0, 0]
+        for lo in range(0, n, chunk):
+            f = self.flags[lo:lo + chunk]
+            is_access = self.sources.kind[self.source[lo:lo + chunk]] == ACCESS
+            review = (f & _NEEDS_REVIEW) > 0
+            counts[1] += int(np.count_nonzero(review))
+            counts[2] += int(np.count_nonzero(((f & _THIRD_PARTY) > 0) & (review | ~is_access)))
+            counts[3] += int(np.count_nonzero(~is_access))
+        self._dists = (
+            (config.auto_check_s, 1.0), (config.review_time(), 60.0), (tp.review_minutes, 60.0),
+            (config.transfers.size_gb, 1.0))
+        used = [gateway_on and config.auto_check, gateway_on, gateway_on and tp.enabled, True]
+        self._gens: list[np.random.Generator | None] = [None] * 4
+        for k in range(4):
+            if counts[k] == 0:
+                continue
+            if used[k]:
+                self._gens[k] = _clone(rng)
+            if not any(used[j] and counts[j] > 0 for j in range(k + 1, 4)):
+                break
+            _pass(self._dists[k][0], rng, counts[k], chunk)
+
+    def _resubmissions(self, rng: np.random.Generator) -> None:
+        """Resubmission rows, level by level, exactly as :func:`draw_streams` draws them."""
+        config, src, n = self.config, self.sources, self.n
+        f = self.flags
+        parents = np.flatnonzero((f & (_NEEDS_REVIEW | _APPROVED | _RESUBMIT)) == (_NEEDS_REVIEW | _RESUBMIT))
+        first = len(parents) if config.max_resubmissions > 0 else 0
+        st = Streams(first * config.max_resubmissions, 0)
+        self.first_delay = np.zeros(0)
+        lo, hi = 0, 0
+        for level in range(config.max_resubmissions):
+            if level > 0:
+                parents = lo + np.flatnonzero(st.needs_review[lo:hi] & ~st.approved[lo:hi] & st.resubmit[lo:hi])
+            m = len(parents)
+            if m == 0:
+                break
+            new = slice(hi, hi + m)
+            delay = np.maximum(sample(config.resubmit_delay_h, rng, m, 3600.0), MIN_TIME_S)
+            if level == 0:
+                self.first_delay = delay
+                st.parent[new] = parents
+                st.region[new] = src.region[self.source[parents]]
+                st.prio[new] = self.prio[parents]
+            else:
+                st.child[parents] = n + np.arange(hi, hi + m)
+                st.resub_delay[parents] = delay
+                st.parent[new] = n + parents
+                st.region[new] = st.region[parents]
+                st.prio[new] = st.prio[parents]
+            st.kind[new] = ACCESS
+            st.data_class[new] = -1
+            st.destination[new] = -1
+            st.needs_review[new] = True
+            st.approved[new] = rng.random(m) < config.approve_probability
+            st.resubmit[new] = rng.random(m) < config.resubmit_share
+            _draw_row_services(config, rng, st, hi, hi + m, np.ones(m, dtype=bool))
+            lo, hi = hi, hi + m
+        st.trim(hi)
+        src.name(st)
+        self.resub = st
+
+    # ------------------------------------------------------------------ handing out rows
+
+    def chunk(self, lo: int, hi: int) -> Streams:
+        """Rows ``[lo, hi)`` of the originals with all their draws (chunks must come in order).
+
+        Returns:
+            The rows as :class:`Streams` (``child`` holds global rows of resubmissions).
+        """
+        if lo != self._next or not lo < hi <= self.n:
+            raise ValueError(f"chunks must come in order: expected rows from {self._next}, got [{lo}, {hi})")
+        self._next = hi
+        config, src = self.config, self.sources
+        m = hi - lo
+        f = self.flags[lo:hi]
+
+        def same(value: object, dtype: type) -> np.ndarray:  # one value for every row, as a view
+            return np.broadcast_to(np.array(value, dtype=dtype), (m,))
+
+        if self._one_source is None:
+            source = self.source[lo:hi]
+            fields = {name: getattr(src, name)[source] for name in ("kind", "region", "data_class", "destination")}
+        else:
+            fields = {name: same(getattr(src, name)[self._one_source], getattr(src, name).dtype)
+                      for name in ("kind", "region", "data_class", "destination")}
+        for name, bit in (("needs_review", _NEEDS_REVIEW), ("approved", _APPROVED), ("resubmit", _RESUBMIT),
+                          ("third_party", _THIRD_PARTY)):
+            fields[name] = same(self._same_bits[bit], np.bool_) if bit in self._same_bits else (f & bit) > 0
+        fields["arrival"] = self.times[lo:hi]
+        fields["prio"] = same(0, np.int8) if self._one_class else self.prio[lo:hi]
+        kind = fields["kind"]
+        is_access = kind == ACCESS
+        gens, dists = self._gens, self._dists
+        if gens[0] is not None:
+            s_auto = sample(dists[0][0], gens[0], m)
+            np.maximum(s_auto, MIN_TIME_S, out=s_auto)
+            np.multiply(s_auto, is_access, out=s_auto)
+            fields["s_auto"] = s_auto
+        if gens[1] is not None:
+            fields["s_review"] = _scattered(fields["needs_review"], lambda k: np.maximum(
+                sample(dists[1][0], gens[1], k, 60.0), MIN_TIME_S))
+        if gens[2] is not None:
+            fields["s_third"] = _scattered(fields["third_party"] & (fields["needs_review"] | ~is_access),
+                                           lambda k: np.maximum(sample(dists[2][0], gens[2], k, 60.0), MIN_TIME_S))
+        if gens[3] is not None:
+            size = _scattered(~is_access, lambda k: sample(dists[3][0], gens[3], k))
+            if size is not None:
+                fields["size_gb"] = size
+                fields["s_inspect"] = np.where(is_access, 0.0, np.maximum(size / config.transfers.inspection_gb_per_s,
+                                                                            MIN_TIME_S))
+        if len(self.first_delay):
+            parents = np.flatnonzero(fields["needs_review"] & ~fields["approved"] & fields["resubmit"])
+            if len(parents):
+                rank = self._parent_rank + np.arange(len(parents))
+                self._parent_rank += len(parents)
+                child = np.full(m, -1, dtype=np.int64)
+                child[parents] = self.n + rank
+                delay = np.zeros(m)
+                delay[parents] = self.first_delay[rank]
+                fields.update(child=child, resub_delay=delay)
+        st = Streams.of(m, **{k: v for k, v in fields.items() if v is not None})
+        src.name(st)
+        return st
+
+
+def _scattered(rows: np.ndarray, draw: Callable[[int], np.ndarray]) -> np.ndarray | None:
+    """Values drawn for the rows where ``rows`` is True, 0 elsewhere (None when no row is)."""
+    k = int(np.count_nonzero(rows))
+    if k == 0:
+        return None
+    if k == len(rows):
+        return draw(k)
+    out = np.zeros(len(rows))
+    out[rows] = draw(k)
+    return out
+
+
+def _compact_arrivals(
+    rng: np.random.Generator, windows: list[np.ndarray], rates_per_s: Sequence[float], horizon_s: float,
+    chunk_rows: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`poisson_arrivals` holding 10 bytes per arrival: times computed in place, int16 sources.
+
+    The same draws in the same order (the source uniforms chunk by chunk; none with one source,
+    since nothing is drawn from this stream after them).
+    """
+    bounds, total_rate, cum, cum_p = _intensity(windows, rates_per_s, horizon_s)
+    if cum[-1] <= 0.0:
+        return np.zeros(0), np.zeros(0, dtype=np.int16)
+    times = _unit_points(rng, cum[-1])  # mapped to arrival times in place below
+    n = len(times)
+    source = np.empty(n, dtype=np.int16)
+    seg, last = 0, 0.0
+    none = np.zeros(0)
+    for lo in range(0, n, chunk_rows):
+        hi = min(n, lo + chunk_rows)
+        u = rng.random(hi - lo) if len(windows) > 1 else none
+        seg, last = kernels.map_arrivals(times[lo:hi], cum, bounds, total_rate, cum_p, u, times[lo:hi],
+                                         source[lo:hi], seg, last)
+    np.minimum(times, np.nextafter(horizon_s, 0.0), out=times)
+    return times, source

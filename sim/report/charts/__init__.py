@@ -6,7 +6,11 @@ This package exports the charts of one run (notebooks call them as
 * :func:`stored_by_site_chart` - stored data per site over time;
 * :func:`cost_by_site_chart` - yearly cost per site by category against a reference;
 * :func:`rtt_by_country_chart` - request-weighted round trip per country;
-* :func:`reviewer_utilisation_chart` - gateway reviewer utilisation by hour of day.
+* :func:`reviewer_utilisation_chart` - gateway reviewer utilisation by hour of day;
+* :func:`gateway_wait_quantile_chart` - the distribution of gateway waits per class, from a
+  table of quantiles;
+* :func:`tornado_chart` - what moves a KPI over its assumption range (``run --uncertainty N``);
+* :func:`calibration_chart` - prior against posterior ranges of the uncertain inputs.
 
 Its modules: :mod:`~sim.report.charts.run` (those charts), :mod:`~sim.report.charts.style`
 (colours per site, policy and cost category, the figure every chart starts from),
@@ -24,9 +28,12 @@ from sim.report.charts.run import EUR_PER_MILLION as EUR_PER_MILLION
 from sim.report.charts.run import TB_PER_PB as TB_PER_PB
 from sim.report.charts.run import (
     cost_by_site_chart,
+    gateway_wait_quantile_chart,
     reviewer_utilisation_chart,
     rtt_by_country_chart,
     stored_by_site_chart,
 )
+from sim.report.charts.uncertainty import calibration_chart, tornado_chart
 
-__all__ = ["stored_by_site_chart", "cost_by_site_chart", "rtt_by_country_chart", "reviewer_utilisation_chart"]
+__all__ = ["stored_by_site_chart", "cost_by_site_chart", "rtt_by_country_chart", "reviewer_utilisation_chart",
+           "gateway_wait_quantile_chart", "tornado_chart", "calibration_chart"]

@@ -1,7 +1,8 @@
 """The charts of one run: pandas DataFrame in, matplotlib ``Figure`` out.
 
-Stored data per site over time, yearly cost per site and category, round trip per country and
-gateway reviewer utilisation by hour; :mod:`sim.report.charts` exports them. Every function builds
+Stored data per site over time, yearly cost per site and category, round trip per country,
+gateway reviewer utilisation by hour and the distribution of gateway waits (drawn from a table of
+quantiles, never from a row per request); :mod:`sim.report.charts` exports them. Every function builds
 a :class:`matplotlib.figure.Figure` with the object-oriented API and an Agg canvas, so it works
 headless and never touches pyplot state. Nothing is shown or written; the caller saves, e.g.
 ``fig.savefig("stored.png", dpi=150)``.
@@ -12,15 +13,19 @@ the headline number without reading the axes.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 from matplotlib.artist import Artist
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from sim.report.charts.style import (
     CATEGORY_COLORS,
+    FALLBACK_COLORS,
     SITE_COLORS,
     apply_style,
     category_color,
@@ -29,12 +34,20 @@ from sim.report.charts.style import (
     ordered,
     site_color,
 )
-from sim.report.format import format_eur, format_number
+from sim.report.format import format_count, format_duration, format_eur, format_number
+from sim.results.gateway import WAIT_QUANTILES
 
 TB_PER_PB = 1000.0
 EUR_PER_MILLION = 1e6
 
-__all__ = ["stored_by_site_chart", "cost_by_site_chart", "rtt_by_country_chart", "reviewer_utilisation_chart"]
+__all__ = [
+    "cost_by_site_chart",
+    "gateway_wait_quantile_chart",
+    "reviewer_utilisation_chart",
+    "rtt_by_country_chart",
+    "stored_by_site_chart",
+    "wait_quantiles_from_requests",
+]
 
 
 def stored_by_site_chart(
@@ -311,4 +324,125 @@ def reviewer_utilisation_chart(utilisation: pd.DataFrame, *, title: str | None =
     ax.set_ylim(0, max(105.0, 100 * float(by_hour.max()) * 1.05))
     ax.set_title(title, loc="left")
     apply_style(ax)
+    return fig
+
+
+_WAIT_COLUMNS = ("class", "requests", "sla_s", "over_sla", "quantile", "wait_s")
+
+
+def wait_quantiles_from_requests(requests: pd.DataFrame, sla_s_by_class: Mapping[str, float] | None = None) -> pd.DataFrame:
+    """The wait chart's table from one row per request (e.g. a ``gateway_requests`` file).
+
+    Vectorised over category codes: no Python object per row.
+
+    Args:
+        requests: Columns ``class`` and ``wait_s`` (seconds), optionally ``kind`` (only
+            ``access`` rows are used then); rows without a finite wait are left out.
+        sla_s_by_class: Class name -> SLA on the wait in seconds.
+
+    Returns:
+        The table of ``sim.results.gateway.gateway_wait_quantiles``: class (each class, then
+        ``all``), requests, sla_s, over_sla, quantile (``sim.results.gateway.WAIT_QUANTILES``),
+        wait_s.
+
+    Raises:
+        ValueError: If a column is missing or no access request has a finite wait.
+    """
+    missing = [c for c in ("class", "wait_s") if c not in requests.columns]
+    if missing:
+        raise ValueError(f"gateway requests are missing column(s) {missing}")
+    waits = requests["wait_s"].to_numpy(dtype=float)
+    keep = np.isfinite(waits)
+    if "kind" in requests.columns:
+        kind = pd.Categorical(requests["kind"])
+        labels = [str(c) for c in kind.categories]
+        keep &= kind.codes == (labels.index("access") if "access" in labels else -2)
+    classes = pd.Categorical(requests["class"])
+    names = [str(c) for c in classes.categories]
+    codes = classes.codes[keep]
+    waits = waits[keep]
+    if len(waits) == 0:
+        raise ValueError("no access requests with a finite wait")
+    sla = dict(sla_s_by_class or {})
+    limits = np.array([sla.get(c, np.nan) for c in names] + [np.nan])[codes]  # one entry per class, code -1 -> NaN
+    known = np.isfinite(limits)
+    over = np.zeros(len(waits), dtype=bool)
+    over[known] = waits[known] > limits[known]
+    frames = []
+    for code in np.unique(codes[codes >= 0]):
+        mine = codes == code
+        frames.append(_wait_rows(names[code], waits[mine], sla.get(names[code], np.nan), int(over[mine].sum())))
+    frames.append(_wait_rows("all", waits, np.nan, int(over.sum())))
+    return pd.concat(frames, ignore_index=True)
+
+
+def _wait_rows(name: str, waits: np.ndarray, sla_s: float, over: int) -> pd.DataFrame:
+    return pd.DataFrame({"class": name, "requests": len(waits), "sla_s": sla_s, "over_sla": over,
+                         "quantile": WAIT_QUANTILES, "wait_s": np.quantile(waits, WAIT_QUANTILES)})
+
+
+def gateway_wait_quantile_chart(
+    quantiles: pd.DataFrame, *, title: str | None = None, subject: str | None = None
+) -> Figure:
+    """Cumulative distribution of the total wait of access requests, one line per class.
+
+    Drawn from a table of quantiles (``sim.results.gateway.gateway_wait_quantiles``, or
+    :func:`wait_quantiles_from_requests`); each class's SLA is a vertical dotted line in the
+    class's colour. Waits in minutes on a symlog axis.
+
+    Args:
+        quantiles: Columns class (the classes, and ``all`` for every access request), requests,
+            sla_s (NaN: no SLA), over_sla, quantile (0..1), wait_s.
+        title: Default states the p95 wait and the share of requests over their SLA.
+        subject: Prefix of the title, e.g. the scenario name.
+
+    Returns:
+        Figure with one step line per class.
+
+    Raises:
+        ValueError: If the table lacks a column or holds no class.
+    """
+    check_frame(quantiles, "gateway wait quantiles", _WAIT_COLUMNS)
+    df = quantiles.assign(**{"class": quantiles["class"].astype(str)})
+    classes = sorted(c for c in df["class"].unique() if c != "all")
+    if not classes:
+        raise ValueError("gateway wait quantiles hold no class")
+    palette = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", *FALLBACK_COLORS]
+    colors = {c: palette[i % len(palette)] for i, c in enumerate(classes)}
+    overall = df[df["class"] == "all"]
+    if overall.empty:
+        overall = df[df["class"] == classes[0]]
+    if title is None:
+        q, w = overall["quantile"].to_numpy(dtype=float), overall["wait_s"].to_numpy(dtype=float)
+        text = f"95 % of access requests wait under {format_duration(float(np.interp(0.95, q, w)))}"
+        per_class = df.drop_duplicates("class").set_index("class").loc[classes]
+        known = np.isfinite(per_class["sla_s"].to_numpy(dtype=float))
+        if known.any():
+            share = per_class["over_sla"].to_numpy(dtype=float)[known].sum() / per_class["requests"].to_numpy(
+                dtype=float)[known].sum()
+            text += f"; {100 * share:.1f} % exceed their SLA"
+        title = text
+    if subject:
+        title = f"{subject}: {title}"
+    fig = new_figure((8, 4.5))
+    ax = fig.add_subplot()
+    handles = []
+    for c in classes:
+        rows = df[df["class"] == c]
+        sla = float(rows["sla_s"].iloc[0])
+        (line,) = ax.step(rows["wait_s"].to_numpy(dtype=float) / 60.0, rows["quantile"].to_numpy(dtype=float) * 100,
+                          where="post", color=colors[c], linewidth=1.8,
+                          label=f"{c} (n = {format_count(int(rows['requests'].iloc[0]))})")
+        handles.append(line)
+        if np.isfinite(sla):
+            ax.axvline(sla / 60.0, color=colors[c], linestyle=":", linewidth=1.5)
+            handles.append(Line2D([], [], color=colors[c], linestyle=":", label=f"SLA {c}: {format_duration(sla)}"))
+    ax.set_xscale("symlog", linthresh=1.0)
+    ax.set_xlim(left=0)
+    ax.set_ylim(0, 100)
+    ax.set_xlabel("Total wait before a decision (minutes, linear below 1 min, log above)")
+    ax.set_ylabel("Access requests waiting at most this long (%)")
+    ax.set_title(title, loc="left")
+    ax.legend(handles=handles, loc="lower right", frameon=False)
+    apply_style(ax, grid_axis="both")
     return fig

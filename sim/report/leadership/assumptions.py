@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-import tomllib
 import typing
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -26,8 +25,10 @@ import pandas as pd
 
 from sim import reference
 from sim.report.format import format_setting
+from sim.scenario import ScenarioError
+from sim.scenario.load import extends_target, read_toml_file, scenario_roots
 
-__all__ = ["classify_source", "parse_toml_comments", "flatten", "assumptions_table"]
+__all__ = ["classify_source", "parse_toml_comments", "flatten", "assumptions_table", "input_label", "range_text"]
 
 _MARKER = re.compile(r"(?:^|[\s(/,;])(?:P|S|D)(?=[\s:)/,;]|$)")
 _CITATION = re.compile(r"https?://|\bdoi\b|\bet al\b|\([A-Z][A-Za-z&. ]+,? (?:19|20)\d\d\)", re.IGNORECASE)
@@ -184,13 +185,13 @@ _MISSING = object()
 
 
 def _read_scenario_file(path: Path) -> _ScenarioFile | None:
+    """A scenario file read as the loader reads it (regular file, size, nesting, confined ``extends``), or None."""
     try:
-        text = path.read_text(encoding="utf-8")
-        data = tomllib.loads(text)
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        text, data = read_toml_file(path)
+        parent = data.pop("extends", None)
+        parent_path = extends_target(path.resolve(), parent, scenario_roots(path), str(path)) if parent is not None else None
+    except ScenarioError:
         return None
-    parent = data.pop("extends", None)
-    parent_path = (path.parent / parent).resolve() if isinstance(parent, str) and parent else None
     return _ScenarioFile(path.resolve(), data, parse_toml_comments(text), parent_path)
 
 
@@ -336,6 +337,41 @@ def _model_description(keys: Sequence[str]) -> str | None:
     return description
 
 
+#: Words of a dotted key written out when a field has no description (``core_s_per_request``).
+_KEY_WORDS = {"s": "seconds", "ms": "ms", "eur": "EUR", "pb": "PB", "tb": "TB", "gb": "GB", "mw": "MW",
+              "kw": "kW", "kwh": "kWh", "w": "W", "fte": "FTE", "gco2": "g CO2", "mau": "MAU", "dau": "DAU",
+              "it": "IT", "pue": "PUE", "sla": "SLA", "rtt": "round trip", "gbps": "Gbit/s", "p95": "p95"}
+
+
+def input_label(key: str) -> str:
+    """A reader's name for an input of a scenario, from its dotted key.
+
+    The scenario model's field description up to its first comma or parenthesis ("server life"
+    for ``compute.server_amortisation_years``), with the table entry it belongs to
+    (``sites.dublin.pue`` -> "... (dublin)"); a field without a description is its key written out
+    ("core seconds per request").
+
+    Args:
+        key: a dotted key of the resolved scenario, e.g. ``compute.core_s_per_request``.
+
+    Returns:
+        The label.
+    """
+    keys = [k for k in str(key).split(".") if k]
+    if not keys:
+        return str(key)
+    description = _model_description(keys) if len(keys) > 1 else None
+    field_info_owner = _model_description(keys[:-1]) if len(keys) > 2 else None
+    entry = keys[1] if len(keys) == 3 and keys[0] in ("sites", "data_classes") else None
+    if description and description != field_info_owner:
+        text = re.split(r"[,;(]", description, maxsplit=1)[0].strip()
+    else:
+        text = " ".join(_KEY_WORDS.get(w, w) for w in keys[-1].split("_"))
+    if entry:
+        text = f"{text} ({entry})"
+    return text or str(key)
+
+
 def _unwrap(annotation: Any) -> Any:
     """Strip Optional / Annotated wrappers."""
     while True:
@@ -396,11 +432,16 @@ def assumptions_table(
         name: scenario name to look for (default ``resolved["name"]``).
 
     Returns:
-        (table with columns key, value, basis, source; a note about the file lookup, "" if the
-        scenario file was found).
+        (table with columns key, value, basis, source, range (the distribution the scenario's
+        ``[uncertainty]`` gives the figure, or ""); a note about the file lookup, "" if the
+        scenario file was found). The ``[uncertainty]`` table itself is shown in the range
+        column of the figures it describes, not as rows of its own.
     """
     flat = {k: v for k, v in flatten(dict(resolved)).items()
-            if k not in _SKIP and not (k.startswith("sites.") and k.endswith(".source"))}
+            if k not in _SKIP and not (k.startswith("sites.") and k.endswith(".source"))
+            and not k.startswith("uncertainty.")}
+    uncertain = resolved.get("uncertainty", {})
+    inputs = uncertain.get("inputs", {}) if isinstance(uncertain, Mapping) else {}
     name = name or str(resolved.get("name", ""))
     chain = _find_chain(name, flat, Path(scenario_dir))
     note = ""
@@ -413,12 +454,31 @@ def assumptions_table(
     rows = []
     for key, value in flat.items():
         basis, source = _document(key, value, chain, resolved)
-        rows.append((key, format_setting(value), basis, source))
-    df = pd.DataFrame(rows, columns=["key", "value", "basis", "source"])
+        rows.append((key, format_setting(value), basis, source, range_text(inputs.get(key))))
+    df = pd.DataFrame(rows, columns=["key", "value", "basis", "source", "range"])
     if shown:
         note = ""
         df.attrs["chain"] = shown
     return df, note
+
+
+def range_text(spec: Any) -> str:
+    """The distribution of an uncertain input as a reader's phrase: "triangular: low 3, mode 5, high 6".
+
+    Args:
+        spec: one entry of the scenario's ``[uncertainty] inputs`` (``dist`` and its parameters,
+            optionally ``source``), or None.
+
+    Returns:
+        The phrase with the range's source, or "" when the input has no distribution.
+    """
+    if not isinstance(spec, Mapping):
+        return ""
+    params = ", ".join(f"{k} {format_setting(v)}" for k, v in spec.items()
+                       if k not in ("dist", "source") and v is not None)
+    text = f"{spec.get('dist', 'distribution')}: {params}" if params else str(spec.get("dist", ""))
+    source = spec.get("source")
+    return f"{text} ({source})" if source else text
 
 
 def _rel(path: Path) -> str:

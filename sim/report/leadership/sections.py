@@ -1,11 +1,15 @@
-"""The report's sections: result folders in, paragraphs, tables and charts out.
+"""The report: page one (the decision) and the appendix (the analysis behind it).
 
-:func:`build_report` reads the folders and assembles, in order (HTML ids): ``runs``,
-``headline``, ``comparison`` (only with several folders), ``storage``, ``costs``, ``transfers``,
-``latency``, ``gateway``, ``carbon``, ``assumptions``. The first folder is the subject of the
-title; the others are compared with it. KPI names, labels and order come from the KPI catalogue
-(:mod:`sim.results.kpis`), numbers are written by :mod:`sim.report.format`, charts are drawn by
-:mod:`sim.report.charts`. Per-year figures use the model's year (``sim.reference.units.YEAR_S``).
+:func:`build_report` reads the result folders, gives them their roles (one baseline, the others
+compared with it: :func:`~sim.report.leadership.runs.choose_baseline`), builds page one
+(:mod:`~sim.report.leadership.summary`) and assembles the appendix, in order (HTML ids):
+``runs``, ``headline`` (figures per run), ``comparison`` (only with several folders), ``drivers``
+(only when a run carries assumption ranges), ``storage``, ``costs``, ``transfers``, ``latency``,
+``gateway``, ``carbon``, ``assumptions``. KPI labels, units, better-directions and order come from
+the KPI catalogue (:mod:`sim.results.kpis`); a KPI that does not apply to a run (a gateway KPI
+without a gateway, a failure count that is zero) is left out rather than shown as zero; numbers are
+written by :mod:`sim.report.format`, charts drawn by :mod:`sim.report.charts`. Per-year figures use
+the model's year (``sim.reference.units.YEAR_S``).
 
 Units: EUR per year, MWh and t CO2 per year, PB and TB, ms, seconds.
 """
@@ -29,10 +33,10 @@ from sim.report.charts.report import (
     KpiValue,
     carbon_by_site_chart,
     cost_by_year_chart,
-    gateway_wait_chart,
     kpi_comparison_chart,
     transfers_out_chart,
 )
+from sim.report.charts.run import gateway_wait_quantile_chart, wait_quantiles_from_requests
 from sim.report.files import milestones, read_gateway_requests
 from sim.report.format import (
     format_change,
@@ -42,10 +46,13 @@ from sim.report.format import (
     format_kpi,
     format_number,
     format_share,
+    format_span,
+    round_to_range,
 )
-from sim.report.leadership.assumptions import assumptions_table
-from sim.report.leadership.runs import ReportInputError, RunFolder, load_run
+from sim.report.leadership.assumptions import assumptions_table, input_label
+from sim.report.leadership.runs import ReportInputError, RunFolder, choose_baseline, load_run
 from sim.report.leadership.structure import Block, Chart, Report, Section, Table
+from sim.report.leadership.summary import build_summary, comparison_kind
 from sim.results import kpis as catalogue
 
 __all__ = ["build_report", "sim_version"]
@@ -53,166 +60,195 @@ __all__ = ["build_report", "sim_version"]
 #: Kinds of flow drawn on the map (user reads are not flows between places).
 FLOW_KINDS = ("migration", "replication", "export")
 
-
-def _kpi_unit(run: RunFolder, name: str) -> str:
-    row = run.kpis.get(name, {})
-    unit = str(row.get("unit", ""))
-    if unit == "seconds" or (not unit and (name.endswith("_s") or "_wait_s" in name)):
-        return "s"
-    return unit
-
-
-def _kpi_cell(run: RunFolder, name: str) -> tuple[str, str]:
-    """(value, interval) display strings of a KPI of a run."""
-    row = run.kpis.get(name)
-    if not isinstance(row, dict):
-        return "n/a", ""
-    unit = _kpi_unit(run, name)
-    mean, lo, hi = row.get("mean"), row.get("ci95_low"), row.get("ci95_high")
-    value = format_kpi(mean, unit)
-    if run.n_replications < 2:
-        return value, "single replication: no interval"
-    if lo is None or hi is None:
-        return value, "no interval"
-    if lo == hi:
-        return value, f"no spread over {run.n_replications} replications"
-    low_text, high_text = format_kpi(lo, unit), format_kpi(hi, unit)
-    if low_text == high_text and isinstance(lo, (int, float)) and isinstance(hi, (int, float)):
-        if unit == "share":
-            return value, f"95 % CI \u00b1{format_number(50 * (hi - lo))} percentage points"
-        if isinstance(mean, (int, float)) and mean:
-            rel = 100 * (hi - lo) / 2 / abs(mean)
-            return value, "95 % CI \u00b1" + ("< 0.01" if rel < 0.01 else f"{rel:.2g}") + " % of the mean"
-    return value, f"95 % CI {low_text} to {high_text}"
+#: Note under a table when a dash stands for a KPI that does not apply to a run.
+NOT_APPLICABLE = "\u2013"
 
 
 def _label(name: str) -> str:
-    """The catalogue's label of a KPI; a KPI the catalogue does not know is shown by its name."""
+    """The catalogue's label of a KPI; a KPI the catalogue does not know is written out as words."""
     try:
         return catalogue.label(name)
     except KeyError:
-        return name.replace("_", " ")
+        return name.replace("_", " ").replace(".", " ")
 
 
-def _headline_names(run: RunFolder) -> list[tuple[str, str]]:
-    """(name, label) of the KPIs a run's headline table shows, in display order.
+def _better(name: str) -> str:
+    """The catalogue's better-direction as a reader's word: "lower is better", "higher is better" or ""."""
+    try:
+        direction = catalogue.better(name)
+    except KeyError:
+        return ""
+    return "" if direction == "neutral" else f"{direction} is better"
 
-    The catalogue's headline KPIs, then its gateway KPIs and any other gateway or reviewer KPI the
-    run has, then the extra KPIs that are present and not zero or empty.
+
+def _spread_text(run: RunFolder, name: str) -> str:
+    """The range or interval of a KPI of a run as display text, or "" when it has none."""
+    spread = run.spread(name)
+    if spread is None:
+        return ""
+    if spread.kind == "stochastic" and spread.low == spread.high:
+        return "no spread"
+    unit = run.unit(name)
+    span = format_span(spread.low, spread.high, unit)
+    if " to " not in span and "-" not in span.replace(" -", " "):
+        mean = run.kpi(name)
+        if mean and spread.kind == "stochastic":
+            half = 100 * (spread.high - spread.low) / 2 / abs(mean)
+            return f"\u00b1{format_number(half)} %"
+    return span
+
+
+def _value_text(run: RunFolder, name: str) -> str:
+    """A KPI of a run with its unit, rounded to what its range supports (three significant figures at most).
+
+    "n/a" when missing; text KPIs (dates) as they are.
     """
-    out = [(n, _label(n)) for n in catalogue.HEADLINE_KPIS if n in run.kpis]
-    gateway = [n for n in catalogue.GATEWAY_KPIS if n in run.kpis]
-    gateway += [n for n in run.kpis if n.startswith(("gateway_", "reviewer_")) and n not in catalogue.GATEWAY_KPIS
-                and "." not in n]
-    out += [(n, _label(n)) for n in gateway]
-    for n in catalogue.EXTRA_KPIS:
-        mean = run.kpis.get(n, {}).get("mean")
-        if mean not in (None, 0, 0.0, ""):
-            out.append((n, _label(n)))
-    return out
+    text = run.kpi_text(name)
+    if text is not None:
+        return text
+    value, spread = run.kpi(name), run.spread(name)
+    if value is not None:
+        value = round_to_range(value, *((spread.low, spread.high) if spread is not None else (value, value)))
+    return format_kpi(value, run.unit(name))
 
 
-def _finding(runs: Sequence[RunFolder]) -> str:
-    """The report title: the first run's cost, against the second run or the reference."""
-    first = runs[0]
-    cost = first.kpi("cost_eur_per_year")
-    res = first.kpi("eea_residency_share")
-    if cost is None:
-        return f"{first.name}: leadership report"
-    text = f"{first.name} costs {format_eur(cost)} a year"
-    if len(runs) > 1 and runs[1].kpi("cost_eur_per_year"):
-        other = runs[1].kpi("cost_eur_per_year") or 1.0
-        diff = (cost - other) / other
-        if round(abs(diff) * 100) == 0:
-            text += f", about the same as {runs[1].name}"
-        else:
-            text += f", {abs(diff) * 100:.0f} % {'more' if diff > 0 else 'less'} than {runs[1].name}"
-        res2 = runs[1].kpi("eea_residency_share")
-        if res is not None and res2 is not None:
-            text += f"; it keeps {format_share(res)} of EEA-only data in the EEA against {format_share(res2)}"
-    else:
-        ref = first.reference_eur_per_year
-        diff = (cost - ref) / ref
-        side = "in line with" if round(abs(diff) * 100) == 0 else f"{abs(diff) * 100:.0f} % {'above' if diff > 0 else 'below'}"
-        text += f", {side} the {format_eur(ref)} reference"
-        if res is not None:
-            text += f"; {format_share(res)} of EEA-only data stays in the EEA"
-    return text
+def _kpi_names(runs: Sequence[RunFolder]) -> list[str]:
+    """The programme-wide KPIs the report shows for these runs, in the catalogue's order.
+
+    The catalogue's headline KPIs, then its gateway KPIs and the other programme-wide KPIs, each
+    only if it applies to at least one run (:meth:`RunFolder.applies`).
+    """
+    order = [*catalogue.HEADLINE_KPIS, *catalogue.GATEWAY_KPIS, *catalogue.EXTRA_KPIS, *catalogue.CATALOGUE]
+    names = list(dict.fromkeys(order))
+    extra = [n for r in runs for n in r.kpis if "." not in n and n not in names]
+    return [n for n in [*names, *dict.fromkeys(extra)] if any(r.applies(n) for r in runs)]
 
 
-def _runs_section(runs: Sequence[RunFolder]) -> Section:
+def _spread_kind(runs: Sequence[RunFolder]) -> str:
+    """The column title of the spreads of these runs ("" when none has one)."""
+    kinds = {s.kind for r in runs for n in catalogue.HEADLINE_KPIS if (s := r.spread(n)) is not None}
+    if kinds == {"assumption"}:
+        return "90 % range (assumptions)"
+    if kinds == {"stochastic"}:
+        return "95 % interval (replications)"
+    return "Range or interval" if kinds else ""
+
+
+def _runs_section(runs: Sequence[RunFolder], baseline: RunFolder | None) -> Section:
     rows = []
     for r in runs:
+        role = "baseline" if r is baseline else ("compared with the baseline" if baseline is not None else "the run")
         rows.append([
-            r.name, r.description or "-", r.policy,
+            r.name, role, r.description or "-", r.policy,
             ", ".join(str(s) for s in r.resolved.get("policy", {}).get("sites", [])) or "-",
             f"{str(r.summary.get('start', ''))[:10]} to {str(r.summary.get('end', ''))[:10]}",
             str(r.n_replications), str(r.summary.get("seed", "-")), str(r.path),
         ])
-    table = Table(["Scenario", "Description", "Placement policy", "Sites", "Period", "Replications",
+    table = Table(["Scenario", "Role", "Description", "Placement policy", "Sites", "Period", "Replications",
                    "Seed", "Result folder"], rows)
-    text = ("Figures are means over the replications of each run with a 95 % Student-t interval; "
-            "charts of a single run use its first replication. Colours are fixed per site, policy and "
-            "cost category throughout.")
+    text = ("Figures are means over the replications of each run, with a 95 % Student-t interval where a run "
+            "has several replications and the 5th-95th percentile range over the input sets where it was made "
+            "with --uncertainty; charts of a single run use its first replication. Colours are fixed per site, "
+            "policy and cost category throughout.")
     return Section("runs", "Runs in this report", [text, table])
 
 
 def _headline_section(runs: Sequence[RunFolder]) -> Section:
-    blocks: list[Block] = []
+    blocks: list[Block] = [
+        "Each run's figures with their unit and which way is better; figures that do not apply to a run "
+        "(gateway figures of a run without a gateway, failures that did not happen) are left out."]
     for r in runs:
+        names = [n for n in _kpi_names([r]) if r.applies(n)]
+        spread_title = _spread_kind([r])
         rows = []
-        for name, label in _headline_names(r):
-            value, interval = _kpi_cell(r, name)
-            rows.append([label, value, interval, name])
-        blocks.append(Table(["KPI", "Mean", "Interval", "KPI name"], rows,
-                            caption=f"{r.name} (policy {r.policy}, {r.n_replications} replication(s))",
+        for n in names:
+            row = [_label(n), _value_text(r, n)]
+            if spread_title:
+                row.append(_spread_text(r, n))
+            rows.append([*row, _better(n)])
+        columns = ["Figure", "Value", *([spread_title] if spread_title else []), "Better"]
+        if spread_title:
+            note = ""
+        elif r.n_replications < 2:
+            note = "; one replication, so no interval"
+        else:
+            note = ""
+        blocks.append(Table(columns, rows, caption=f"{r.name} (policy {r.policy}, {r.n_replications} "
+                                                   f"replication{'s' if r.n_replications != 1 else ''}{note})",
                             css_class="kpis"))
-    return Section("headline", "Headline figures", blocks)
+    return Section("headline", "Figures per run", blocks)
 
 
-def _comparison_section(runs: Sequence[RunFolder]) -> Section:
-    names: list[tuple[str, str]] = []
-    for r in runs:
-        for n, label in _headline_names(r):
-            if (n, label) not in names:
-                names.append((n, label))
-    base = runs[0]
+def _comparison_section(runs: Sequence[RunFolder], baseline: RunFolder) -> Section:
+    ordered_runs = [baseline, *[r for r in runs if r is not baseline]]
+    others = ordered_runs[1:]
     rows = []
-    for n, label in names:
-        row = [label]
-        for r in runs:
-            value, interval = _kpi_cell(r, n)
-            short = ""
-            if interval.startswith("95 % CI \u00b1"):
-                short = "(" + interval.removeprefix("95 % CI ") + ")"
-            elif interval.startswith("95"):
-                short = "[" + interval.removeprefix("95 % CI ").replace(" to ", ", ") + "]"
-            row.append(f"{value} {short}".strip())
-        for r in runs[1:]:
-            row.append(format_change(base.kpi(n), r.kpi(n), _kpi_unit(base, n)))
+    for n in _kpi_names(ordered_runs):
+        row = [_label(n)]
+        for r in ordered_runs:
+            if not r.applies(n):
+                row.append(NOT_APPLICABLE)
+                continue
+            spread = _spread_text(r, n)
+            value = _value_text(r, n)
+            row.append(f"{value} ({spread})" if spread and spread != "no spread" else value)
+        for r in others:
+            both = r.applies(n) and baseline.applies(n) and r.kpi(n) is not None and baseline.kpi(n) is not None
+            row.append(format_change(r.kpi(n), baseline.kpi(n), r.unit(n)) if both else NOT_APPLICABLE)
+        row.append(_better(n))
         rows.append(row)
-    columns = ["KPI", *[f"{r.name} ({r.policy})" for r in runs], *[f"{base.name} vs {r.name}" for r in runs[1:]]]
-    table = Table(columns, rows, caption="Mean [95 % interval] per run; the last columns give the first run's change "
-                                         "against each other run (relative, or percentage points for "
-                                         "shares).", css_class="compare")
-    chart_kpis = [n for n in KPI_AXES if any(n in r.kpis for r in runs)]
+    columns = ["Figure", f"{baseline.name} (baseline)", *[r.name for r in others],
+               *[f"{r.name} vs {baseline.name}" for r in others], "Better"]
+    caption = (f"Every run side by side, each compared with the baseline {baseline.name}: relative change, or "
+               f"percentage points for shares; {NOT_APPLICABLE} where a figure does not apply to a run. Ranges or "
+               "intervals in brackets where a run has them.")
+    table = Table(columns, rows, caption=caption, css_class="compare")
+    chart_kpis = [n for n in KPI_AXES if any(r.applies(n) for r in ordered_runs)]
     values = {}
     for n in chart_kpis:
         vals = []
-        for r in runs:
-            row = r.kpis.get(n, {})
-
-            def num(x: Any) -> float | None:
-                return float(x) if isinstance(x, (int, float)) and math.isfinite(x) else None
-
-            vals.append(KpiValue(num(row.get("mean")), num(row.get("ci95_low")), num(row.get("ci95_high"))))
+        for r in ordered_runs:
+            spread = r.spread(n)
+            mean = r.kpi(n) if r.applies(n) else None
+            vals.append(KpiValue(mean, spread.low if spread and mean is not None else None,
+                                 spread.high if spread and mean is not None else None))
         values[n] = vals
-    title = _finding(runs)
-    fig = kpi_comparison_chart([r.name for r in runs], [r.policy for r in runs], values, title=title)
-    alt = "Bar chart comparing " + ", ".join(catalogue.label(n) for n in chart_kpis) + " across runs"
-    return Section("comparison", "Policy comparison", [
-        "Each panel is one KPI; bars are coloured by placement policy and the whiskers are the 95 % "
-        "intervals over replications.", table, Chart(fig, alt)])
+    title = f"{len(ordered_runs)} runs side by side against the baseline {baseline.name}"
+    fig = kpi_comparison_chart([r.name for r in ordered_runs], [r.policy for r in ordered_runs], values, title=title)
+    alt = "Bar chart comparing " + ", ".join(_label(n) for n in chart_kpis) + " across runs"
+    return Section("comparison", "Runs side by side", [
+        "Each panel is one figure; bars are coloured by placement policy and the whiskers are the ranges or "
+        "intervals where the runs have them.", table, Chart(fig, alt)])
+
+
+def _drivers_section(runs: Sequence[RunFolder]) -> Section | None:
+    """The inputs that drive each KPI's assumption range (runs made with --uncertainty), or None."""
+    blocks: list[Block] = []
+    for r in runs:
+        rows = []
+        for n in _kpi_names([r]):
+            rng = r.assumption_range(n)
+            if rng is None:
+                continue
+            for d in r.driver_rows(n)[:5]:
+                def num(key: str, row: dict[str, Any] = d, sign: str = "") -> str:
+                    value = row.get(key)
+                    ok = isinstance(value, (int, float)) and math.isfinite(value)
+                    return f"{value:{sign}.2f}" if ok else NOT_APPLICABLE
+                rows.append([_label(n), format_span(rng[0], rng[2], r.unit(n)), input_label(str(d["input"])),
+                             str(d["input"]), num("rank_correlation", sign="+"), num("sobol_first"), num("sobol_total")])
+        if rows:
+            blocks.append(Table(["Figure", "90 % range", "Driver", "Scenario key", "Rank correlation",
+                                 "Sobol first order", "Sobol total"], rows,
+                                caption=f"{r.name}: the inputs that move each figure most, most important first"))
+    if not blocks:
+        return None
+    return Section("drivers", "Ranges and their drivers", [
+        "Ranges are the 5th to 95th percentiles of a figure over the input sets drawn from the scenario's "
+        "uncertain assumptions (clover-sim run --uncertainty N). Rank correlation: how strongly the figure "
+        "rises (+) or falls (-) with the input; Sobol indices: the share of the figure's variance the input "
+        f"explains alone (first order) and with its interactions (total); {NOT_APPLICABLE} where the sample "
+        "was too small to compute them.", *blocks])
 
 
 def _missing(run: RunFolder, name: str) -> str:
@@ -260,28 +296,10 @@ def _costs_section(runs: Sequence[RunFolder]) -> Section:
     return Section("costs", "Yearly cost by site and category", blocks)
 
 
-def _leaving(run: RunFolder) -> pd.DataFrame | None:
-    """TB per year leaving the EEA by destination, data class (mean over replications)."""
-    t = run.table("transfers")
-    if t is None:
-        return None
-    flag = t["leaves_eea"]
-    if flag.dtype != bool:
-        flag = flag.astype(str).str.lower().isin(("true", "1"))
-    out = t[flag]
-    cols = ["destination", "data_class"]
-    if out.empty:
-        return pd.DataFrame(columns=[*cols, "tb_per_year", "kinds"])
-    reps = t["replication"].nunique() if "replication" in t.columns else 1
-    g = out.groupby(cols, as_index=False).agg(tb=("tb", "sum"), kinds=("kind", lambda k: ", ".join(sorted(set(map(str, k))))))
-    g["tb_per_year"] = g["tb"] / reps / run.horizon_years
-    return g.drop(columns="tb").sort_values("tb_per_year", ascending=False, kind="stable")
-
-
 def _transfers_section(runs: Sequence[RunFolder]) -> Section:
     blocks: list[Block] = []
     for r in runs:
-        g = _leaving(r)
+        g = r.leaving()
         if g is None:
             blocks.append(_missing(r, "transfers"))
             continue
@@ -357,12 +375,24 @@ def _latency_section(runs: Sequence[RunFolder]) -> Section:
     return Section("latency", "User round trip by country", blocks)
 
 
-def _gateway_requests(run: RunFolder) -> pd.DataFrame | None:
+def _wait_quantiles(run: RunFolder) -> pd.DataFrame | None:
+    """The wait chart's table of a run: from its per-request file, else its ``gateway_waits`` table, else None.
+
+    A per-request file (``gateway_requests.csv`` / ``.parquet``, written with ``--requests``) is
+    turned into quantiles with the SLAs of the resolved scenario; the ``gateway_waits`` table is
+    what every run with a gateway writes.
+    """
     for name in ("gateway_requests.csv", "gateway_requests.parquet"):
         f = run.path / name
         if f.is_file():
-            return read_gateway_requests(f)
-    return None
+            requests = read_gateway_requests(f)
+            if requests.empty:
+                return None
+            access = requests[requests["kind"].astype(str) == "access"] if "kind" in requests else requests
+            sla = _sla_by_class(run, sorted(access["class"].dropna().astype(str).unique()))
+            return wait_quantiles_from_requests(requests, sla)
+    waits = run.table("gateway_waits")
+    return waits if waits is not None and not waits.empty else None
 
 
 def _sla_by_class(run: RunFolder, classes: Iterable[str]) -> dict[str, float]:
@@ -380,43 +410,49 @@ def _sla_by_class(run: RunFolder, classes: Iterable[str]) -> dict[str, float]:
     return out
 
 
+def _wait_rows(quantiles: pd.DataFrame) -> list[list[str]]:
+    """One row per class of a wait-quantile table: requests, median, 95th percentile, SLA, share over it."""
+    rows = []
+    for c, part in quantiles.groupby(quantiles["class"].astype(str), sort=True):
+        if c == "all":
+            continue
+        q, w = part["quantile"].to_numpy(dtype=float), part["wait_s"].to_numpy(dtype=float)
+        n = int(part["requests"].iloc[0])
+        limit = float(part["sla_s"].iloc[0])
+        has_sla = np.isfinite(limit)
+        rows.append([c, format_count(n), format_duration(float(np.interp(0.5, q, w))),
+                     format_duration(float(np.interp(0.95, q, w))), format_duration(limit) if has_sla else "-",
+                     format_share(float(part["over_sla"].iloc[0]) / n) if has_sla and n else "no SLA"])
+    return rows
+
+
 def _gateway_section(runs: Sequence[RunFolder]) -> Section:
     blocks: list[Block] = []
     for r in runs:
-        enabled = r.resolved.get("gateway", {}).get("enabled", False)
-        kpi_rows = [[label, *_kpi_cell(r, n)] for n, label in _headline_names(r)
-                    if n.startswith("gateway_") or n.startswith("reviewer_")]
-        requests = _gateway_requests(r)
-        if requests is None or requests.empty:
-            why = "the gateway is switched off" if not enabled else "the folder holds no gateway_requests file"
+        spread_title = _spread_kind([r])
+        kpi_rows = [[_label(n), _value_text(r, n), *([_spread_text(r, n)] if spread_title else []), _better(n)]
+                    for n in _kpi_names([r]) if n.startswith(("gateway_", "reviewer_")) and r.applies(n)]
+        quantiles = _wait_quantiles(r) if r.has_gateway else None
+        if quantiles is None:
+            why = "the gateway is switched off" if not r.has_gateway else "the folder holds no table of gateway waits"
             blocks.append(f"{r.name}: the run had no gateway queue ({why}), so there are no waits to show.")
         else:
-            access = requests[requests["kind"].astype(str) == "access"] if "kind" in requests else requests
-            classes = sorted(access["class"].dropna().astype(str).unique())
-            sla = _sla_by_class(r, classes)
-            if not sla:
+            classes = quantiles.loc[quantiles["class"].astype(str) != "all", "sla_s"].to_numpy(dtype=float)
+            if not np.isfinite(classes).any():
                 blocks.append(f"{r.name}: the resolved scenario records no gateway SLA (gateway.sla_s), so no "
                               "SLA line is drawn.")
             try:
-                fig = gateway_wait_chart(requests, sla_s_by_class=sla, subject=r.name)
+                fig = gateway_wait_quantile_chart(quantiles, subject=r.name)
                 blocks.append(Chart(fig, f"{r.name}: distribution of access-request waits per class with the SLA"))
             except ValueError as exc:
-                blocks.append(f"{r.name}: gateway requests cannot be plotted: {exc}.")
-            rows = []
-            for c in classes:
-                w = access.loc[access["class"].astype(str) == c, "wait_s"].to_numpy(dtype=float)
-                w = w[np.isfinite(w)]
-                if len(w) == 0:
-                    continue
-                limit = sla.get(c)
-                breach = format_share(float(np.mean(w > limit))) if limit is not None else "no SLA"
-                rows.append([c, format_count(len(w)), format_duration(float(np.median(w))), format_duration(float(np.quantile(w, 0.95))),
-                             format_duration(limit) if limit is not None else "-", breach])
+                blocks.append(f"{r.name}: gateway waits cannot be plotted: {exc}.")
+            rows = _wait_rows(quantiles)
             if rows:
                 blocks.append(Table(["Class", "Access requests", "Median wait", "95th percentile", "SLA",
                                      "Over SLA"], rows, caption=f"{r.name}: waits of access requests per class"))
         if kpi_rows:
-            blocks.append(Table(["Gateway KPI", "Mean", "Interval"], kpi_rows, caption=f"{r.name}: gateway KPIs"))
+            blocks.append(Table(["Gateway figure", "Value", *([spread_title] if spread_title else []), "Better"],
+                                kpi_rows, caption=f"{r.name}: gateway figures"))
     return Section("gateway", "Gateway waits against the SLA", blocks)
 
 
@@ -452,7 +488,7 @@ def _assumptions_section(runs: Sequence[RunFolder], scenario_dir: Path) -> Secti
         if note:
             notes.append(f"{r.name}: {note}")
     table = pd.concat(frames, ignore_index=True)
-    grouped = (table.groupby(["key", "value", "basis", "source"], sort=False)["run"]
+    grouped = (table.groupby(["key", "value", "basis", "source", "range"], sort=False)["run"]
                .agg(lambda x: ", ".join(dict.fromkeys(x))).reset_index())
     all_runs = ", ".join(dict.fromkeys(r.name for r in runs))
     grouped["run"] = grouped["run"].where(grouped["run"] != all_runs, "all")
@@ -466,10 +502,15 @@ def _assumptions_section(runs: Sequence[RunFolder], scenario_dir: Path) -> Secti
             "part of the figure) are assumptions; figures no scenario file or reference table documents are "
             "'assumption (not documented)'. Values that differ from the scenario file were set at run time "
             "(--set) and are assumptions.")
-    rows = [[str(x.key), str(x.value), str(x.basis), str(x.source), str(x.run)] for x in grouped.itertuples(index=False)]
-    blocks: list[Block] = [text, *notes,
-                                          Table(["Figure", "Value", "Basis", "Source or comment", "Runs"], rows,
-                                                css_class="assumptions", pdf_widths=[31, 16, 15, 38, 10])]
+    ranged = bool((grouped["range"] != "").any())
+    if ranged:
+        text += (f" {int((grouped['range'] != '').sum())} figures carry a range (the scenario's [uncertainty] "
+                 "table: the distribution --uncertainty N draws them from, with its source).")
+    rows = [[str(x.key), str(x.value), str(x.basis), str(x.source), *([str(x.range)] if ranged else []), str(x.run)]
+            for x in grouped.itertuples(index=False)]
+    columns = ["Figure", "Value", "Basis", "Source or comment", *(["Range"] if ranged else []), "Runs"]
+    widths = [27, 12, 13, 30, 20, 6] if ranged else [31, 16, 15, 38, 10]
+    blocks: list[Block] = [text, *notes, Table(columns, rows, css_class="assumptions", pdf_widths=widths)]
     return Section("assumptions", "Assumptions and sources", blocks)
 
 
@@ -478,30 +519,49 @@ def sim_version() -> str:
     return _sim_version
 
 
-def build_report(folders: Sequence[str | Path], *, scenario_dir: str | Path = "scenarios") -> Report:
-    """Read result folders and assemble the report.
+def build_report(
+    folders: Sequence[str | Path],
+    *,
+    scenario_dir: str | Path = "scenarios",
+    baseline: str | None = None,
+    question: str | None = None,
+) -> Report:
+    """Read result folders and assemble the report: page one, then the appendix.
 
     Args:
-        folders: one or more result folders; the first is the subject of the headline, the
-            others are compared with it.
+        folders: one or more result folders.
         scenario_dir: where the scenario TOML files live (their comments document the figures).
+        baseline: the run the others are compared with, by scenario name or result folder; None
+            picks the run with the ``pre_clover`` placement if exactly one has it, else the first
+            folder (:func:`~sim.report.leadership.runs.choose_baseline`).
+        question: the question page one states, instead of the one derived from the runs.
 
     Returns:
         The report; write it with :func:`write_report`.
 
     Raises:
-        ReportInputError: if no folder is given or a folder cannot be read.
+        ReportInputError: if no folder is given, a folder cannot be read or ``baseline`` names no run.
     """
     if not folders:
         raise ReportInputError("no result folders given; pass one or more folders written by 'clover-sim run'")
     runs = [load_run(f) for f in folders]
-    sections = [_runs_section(runs), _headline_section(runs)]
-    if len(runs) > 1:
-        sections.append(_comparison_section(runs))
-    sections += [_storage_section(runs), _costs_section(runs), _transfers_section(runs), _latency_section(runs),
-                 _gateway_section(runs), _carbon_section(runs), _assumptions_section(runs, Path(scenario_dir))]
-    names = ", ".join(r.name for r in runs)
+    index = choose_baseline(runs, baseline)
+    base = None if len(runs) == 1 or index is None else runs[index]
+    roles = comparison_kind(runs, base)
+    summary = build_summary(roles, question=question)
+    ordered_runs = [base, *[r for r in runs if r is not base]] if base is not None else runs
+    sections = [_runs_section(ordered_runs, base), _headline_section(ordered_runs)]
+    if base is not None:
+        sections.append(_comparison_section(ordered_runs, base))
+    drivers = _drivers_section(ordered_runs)
+    if drivers is not None:
+        sections.append(drivers)
+    sections += [_storage_section(ordered_runs), _costs_section(ordered_runs), _transfers_section(ordered_runs),
+                 _latency_section(ordered_runs), _gateway_section(ordered_runs), _carbon_section(ordered_runs),
+                 _assumptions_section(ordered_runs, Path(scenario_dir))]
+    others = [r.name for r in runs if r is not base]
+    title = (f"{', '.join(others)} against {base.name}" if base is not None else runs[0].name)
     # no wall-clock time: the same folders give the same report, byte for byte
     generated = f"by clover-sim {sim_version()}"
-    return Report(_finding(runs), f"clover-sim leadership report: {names}", sections, generated)
-
+    return Report(f"Leadership report: {title}", f"clover-sim leadership report: {title}", sections, generated,
+                  summary=summary, baseline=base.name if base is not None else None)
