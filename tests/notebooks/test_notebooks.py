@@ -49,11 +49,12 @@ SHORT: dict[str, dict[str, str]] = {
         "HORIZON_DAYS": "2", "STEP_MINUTES": "60", "SAMPLES": "12", "WORKERS": "1", "GATEWAY": "False",
         "COVERAGE_TRIALS": "8",
     },
+    "07_other_cases.ipynb": {"HORIZON_DAYS": "2", "STEP_MINUTES": "60", "REPLICATIONS": "2", "GATEWAY": "False"},
 }
 
 #: Notebooks that write files take OUT from their parameters.
 WRITES = {"01_quickstart.ipynb", "02_policy_comparison.ipynb", "04_sensitivity.ipynb", "05_migration_timeline.ipynb",
-          "06_uncertainty.ipynb"}
+          "06_uncertainty.ipynb", "07_other_cases.ipynb"}
 
 ALLOWED_SUBMODULES = {"sim.report", "sim.report.charts"}
 
