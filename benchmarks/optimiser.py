@@ -45,7 +45,7 @@ def reference_context() -> PlacementContext:
     """The Clover planning context over all seven reference sites."""
     sc = load_scenario(ROOT / "scenarios" / "clover.toml", OVERRIDES)
     world = World(sc, np.random.SeedSequence(0))
-    mau0 = np.array([sc.population.mau * sc.population.shares[c] for c in world.countries])
+    mau0 = np.array([sc.population.mau * sc.population.country_shares[c] for c in world.countries])
     initial = np.array([sc.data_classes[k].initial_gb_per_mau for k in world.classes])
     world._volume_gb = mau0[:, None] * initial[None, :]  # the stock, as World.run sets it first
     return world._context(0)

@@ -1,7 +1,9 @@
-"""European user demand: requests per country per time step, in local time.
+"""User demand: requests per country per time step, in local time.
 
-Monthly active users per country grow at a compound rate; daily-active users are a fixed share
-of them. Expected requests in a step are DAU x requests per DAU per day x step length (days) x
+Monthly active users per country (``population.mau`` x each country's share, so the users over
+countries add up to the total at every step) grow at a compound rate; daily-active users are a
+fixed share of them. A country's population points split its requests by their shares, each in
+its own local time. Expected requests in a step are DAU x requests per DAU per day x step length (days) x
 the diurnal weight of the country's local hour x the weekly weight of its local weekday (both
 normalised to mean 1) x the yearly cycle and known events (``population.variability``). Counts
 are Poisson around that expectation times random day-to-day factors (gamma, mean 1, per country
@@ -29,6 +31,8 @@ __all__ = [
     "Demand",
     "time_grid",
     "utc_offsets_h",
+    "point_offsets_h",
+    "summer_time",
     "demand_profile",
     "draw_demand",
     "seasonal_and_event_factor",
@@ -88,39 +92,99 @@ def _last_sunday_utc(year: int, month: int) -> dt.datetime:
     return dt.datetime(day.year, day.month, day.day, 1, tzinfo=dt.UTC)
 
 
-def utc_offsets_h(grid: TimeGrid, countries: list[str], t_s: NDArray[np.float64]) -> NDArray[np.float64]:
-    """(T, C) UTC offset in hours at each time, with the EU summer-time rule where it applies.
+def _nth_sunday(year: int, month: int, n: int) -> dt.datetime:
+    """Midnight UTC of the ``n``-th Sunday of a month (naive date arithmetic, no offset)."""
+    first = dt.date(year, month, 1)
+    day = first + dt.timedelta(days=(6 - first.weekday()) % 7 + 7 * (n - 1))
+    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
 
-    EU rule: summer time from the last Sunday of March to the last Sunday of October, both at
-    01:00 UTC.
+
+def summer_time(grid: TimeGrid, t_s: NDArray[np.float64], rule: str, utc_offset_std_h: float) -> NDArray[np.bool_]:
+    """(T,) whether daylight-saving time is on at each time, for one rule and standard offset.
+
+    Rules (:data:`sim.reference.DST_RULES`): ``eu`` from the last Sunday of March to the last
+    Sunday of October, both at 01:00 UTC; ``us`` from the second Sunday of March at 02:00 local
+    standard time to the first Sunday of November at 02:00 local summer time; ``south`` (southern
+    hemisphere, an approximation for every southern country) from the first Sunday of October to
+    the first Sunday of April, both at 02:00 local standard time; ``none`` never.
     """
-    table = reference.countries()
-    std = np.array([table[c].utc_offset_std_h for c in countries])
-    dst = np.array([table[c].observes_dst for c in countries])
     start_year = grid.start_utc.year
     end_year = (grid.start_utc + dt.timedelta(seconds=float(grid.edges_s[-1]))).year
     summer = np.zeros(len(t_s), dtype=bool)
-    for year in range(start_year, end_year + 1):
-        a = (_last_sunday_utc(year, 3) - grid.start_utc).total_seconds()
-        b = (_last_sunday_utc(year, 10) - grid.start_utc).total_seconds()
+    if rule == "none":
+        return summer
+
+    def at(moment: dt.datetime, local_h: float) -> float:
+        return (moment - grid.start_utc).total_seconds() + (local_h - utc_offset_std_h) * 3600.0
+
+    for year in range(start_year - 1, end_year + 1):
+        if rule == "eu":
+            a = (_last_sunday_utc(year, 3) - grid.start_utc).total_seconds()
+            b = (_last_sunday_utc(year, 10) - grid.start_utc).total_seconds()
+        elif rule == "us":
+            a, b = at(_nth_sunday(year, 3, 2), 2.0), at(_nth_sunday(year, 11, 1), 1.0)
+        elif rule == "south":
+            a, b = at(_nth_sunday(year, 10, 1), 2.0), at(_nth_sunday(year + 1, 4, 1), 2.0)
+        else:
+            raise ValueError(f"unknown daylight-saving rule {rule!r}")
         summer |= (t_s >= a) & (t_s < b)
-    return std[None, :] + (summer[:, None] & dst[None, :]).astype(float)
+    return summer
+
+
+def point_offsets_h(grid: TimeGrid, points: list[reference.Point], t_s: NDArray[np.float64]) -> NDArray[np.float64]:
+    """(T, P) UTC offset in hours of each population point at each time, its summer time included."""
+    out = np.empty((len(t_s), len(points)))
+    rules: dict[tuple[str, float], NDArray[np.bool_]] = {}
+    for i, p in enumerate(points):
+        key = (p.dst, p.utc_offset_std_h)
+        if key not in rules:
+            rules[key] = summer_time(grid, t_s, p.dst, p.utc_offset_std_h)
+        out[:, i] = p.utc_offset_std_h + rules[key].astype(float)
+    return out
+
+
+def utc_offsets_h(
+    grid: TimeGrid, countries: list[str], t_s: NDArray[np.float64], table: dict[str, reference.Country] | None = None
+) -> NDArray[np.float64]:
+    """(T, C) UTC offset in hours of each country's first population point (its capital or main city).
+
+    Args:
+        grid: the step grid.
+        countries: ISO-2 codes.
+        t_s: times in s from the start.
+        table: the scenario's countries (default: the bundled world table).
+    """
+    table = reference.countries() if table is None else table
+    return point_offsets_h(grid, [table[c].points[0] for c in countries], t_s)
 
 
 def demand_profile(scenario: Scenario, grid: TimeGrid) -> NDArray[np.float64]:
-    """(T, C) relative activity (mean ~1 over a week) at each step midpoint in local time."""
+    """(T, C) relative activity (mean ~1 over a week) at each step midpoint in local time.
+
+    A country with several population points is the share-weighted sum of its points' profiles,
+    each in the point's own local time.
+    """
     pop = scenario.population
     diurnal = np.asarray(pop.diurnal_profile, dtype=float)
     diurnal = diurnal / diurnal.mean()
     weekly = np.asarray(pop.weekly_profile, dtype=float)
     weekly = weekly / weekly.mean()
     mid = grid.mid_s
-    local_s = mid[:, None] + utc_offsets_h(grid, pop.countries, mid) * 3600.0
+    countries = scenario.user_countries()
+    points = [p for c in countries for p in c.points]
+    local_s = mid[:, None] + point_offsets_h(grid, points, mid) * 3600.0
     start_weekday = grid.start_utc.weekday()
     hours = np.floor(local_s / 3600.0).astype(np.int64)
     hour_of_day = hours % 24
     weekday = (start_weekday + hours // 24) % 7
-    return diurnal[hour_of_day] * weekly[weekday]
+    by_point = diurnal[hour_of_day] * weekly[weekday]
+    out = np.zeros((len(mid), len(countries)))
+    first = 0
+    for c, country in enumerate(countries):
+        for k, p in enumerate(country.points):
+            out[:, c] += p.share * by_point[:, first + k]
+        first += len(country.points)
+    return out
 
 
 @dataclass(frozen=True)
@@ -149,7 +213,7 @@ def draw_demand(scenario: Scenario, grid: TimeGrid, rng: np.random.Generator) ->
         rng: the traffic component's generator (its only source of randomness).
     """
     pop = scenario.population
-    shares = np.array([pop.shares[c] for c in pop.countries])
+    shares = np.array([pop.country_shares[c] for c in pop.countries])
     years = grid.mid_s / YEAR_S
     mau = pop.mau * shares[None, :] * ((1.0 + pop.growth_per_year) ** years)[:, None]
     dau = mau * pop.daily_active_ratio

@@ -214,7 +214,7 @@ class World:
     def _context(self, step: int = 0, allowed: NDArray[np.bool_] | None = None) -> policies.PlacementContext:
         """What the policy sees at ``step``; ``allowed`` (S,) narrows the placeable sites."""
         sc = self.scenario
-        shares = np.array([sc.population.shares[c] for c in self.countries])
+        shares = np.array([sc.population.country_shares[c] for c in self.countries])
         bounds = np.array(
             [sc.policy.max_rtt_ms_p95_by_country.get(c, sc.policy.max_rtt_ms_p95 or np.inf) for c in self.countries]
         )
@@ -257,7 +257,7 @@ class World:
         """Run the whole horizon and return the filled meters."""
         env = simpy.Environment()
         sc = self.scenario
-        mau0 = np.array([sc.population.mau * sc.population.shares[c] for c in self.countries])
+        mau0 = np.array([sc.population.mau * sc.population.country_shares[c] for c in self.countries])
         initial = np.array([sc.data_classes[k].initial_gb_per_mau for k in self.classes])
         self.storage.volume_gb = mau0[:, None] * initial[None, :]
         start_policy = sc.policy.start_placement

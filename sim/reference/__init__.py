@@ -1,9 +1,16 @@
-"""Bundled reference tables: the 32 European countries and the candidate data-centre sites.
+"""Bundled reference tables: every ISO 3166-1 country with its population points, and the candidate sites.
 
-The tables in ``sim/data/`` are built from the project's public reference facts; every row carries
-a ``source`` column that says where each figure comes from or that it is an assumption. Blank
-cells are figures nobody has published (for example the share of the Dublin campus that TikTok
-uses); a scenario must supply them and label them as assumptions.
+The tables in ``sim/reference/data/`` are built from public-domain data by
+``tools/build_world_countries.py`` (countries) and from the project's public reference facts
+(sites); every row carries a ``source`` column that says where each figure comes from or that it
+is an assumption. Blank cells are figures nobody has published (for example the share of the
+Dublin campus that TikTok uses, or the population of a territory Natural Earth leaves out); a
+scenario must supply them and label them as assumptions.
+
+A country has one or more population points (its capital, or for a large country its largest
+cities or regions), each with a share of the country's users, a standard UTC offset and a
+daylight-saving rule (:data:`DST_RULES`). Company figures (users per country) are not reference
+data: they belong to the scenarios, with their sources.
 
 Units: population in millions, coordinates in decimal degrees, UTC offsets in hours, energy
 price in EUR per kWh, grid intensity in grams CO2 per kWh, power in MW.
@@ -19,35 +26,63 @@ from typing import Any
 
 __all__ = [
     "Country",
+    "Point",
+    "DST_RULES",
     "countries",
+    "european_codes",
     "site_records",
-    "default_mau_shares",
-    "PUBLISHED_MAU_M",
     "CLOVER_COST_EUR_PER_YEAR",
 ]
 
 #: Published yearly operating cost of Project Clover once running (P/S, announcement 2023-03-08).
 CLOVER_COST_EUR_PER_YEAR = 1.2e9
 
-#: Monthly active users per member state, Oct 2023 (S). Other countries are unpublished and are
-#: distributed by population (see :func:`default_mau_shares`).
-PUBLISHED_MAU_M: dict[str, float] = {"FR": 21.4, "DE": 20.9, "IT": 19.7}
+#: Daylight-saving rules a population point may follow (see :func:`sim.model.traffic.summer_time`):
+#: ``eu`` last Sunday of March to last Sunday of October at 01:00 UTC; ``us`` second Sunday of
+#: March to first Sunday of November at 02:00 local time; ``south`` (southern hemisphere,
+#: approximated for every southern country) first Sunday of October to first Sunday of April at
+#: 02:00 local standard time; ``none``.
+DST_RULES = ("eu", "us", "south", "none")
+
+#: Regions of the 32 European reference countries (the Clover user base: EEA + UK + CH).
+_EUROPEAN_REGIONS = ("EU", "EEA", "UK", "CH")
+
+
+@dataclass(frozen=True)
+class Point:
+    """One population point of a country: where a share of its users live, and their clock.
+
+    Attributes:
+        name: label (city or region).
+        lat: latitude, degrees.
+        lon: longitude, degrees.
+        share: share of the country's users at this point (a country's shares sum to 1).
+        utc_offset_std_h: standard-time UTC offset in hours.
+        dst: daylight-saving rule, one of :data:`DST_RULES`.
+    """
+
+    name: str
+    lat: float
+    lon: float
+    share: float
+    utc_offset_std_h: float
+    dst: str
 
 
 @dataclass(frozen=True)
 class Country:
-    """One country of the European user base.
+    """One country of the world table.
 
     Attributes:
         iso2: ISO 3166-1 alpha-2 code.
         name: English short name.
-        region: EU, EEA (non-EU EEA), UK or CH.
+        region: EU, EEA (non-EU EEA), UK or CH for the 32 European reference countries, else the
+            continent of its main time zone.
         eea: True if the country is in the European Economic Area.
-        population_m: population in millions (2024).
-        lat: latitude of the reference point (capital), degrees.
-        lon: longitude of the reference point (capital), degrees.
-        utc_offset_std_h: standard-time UTC offset in hours.
-        observes_dst: True if the EU summer-time rule applies.
+        population_m: population in millions; None where the table has no figure.
+        lat: latitude of the reference point (capital or main city), degrees.
+        lon: longitude of the reference point, degrees.
+        points: population points (at least one; shares sum to 1).
         source: where the figures come from.
     """
 
@@ -55,12 +90,21 @@ class Country:
     name: str
     region: str
     eea: bool
-    population_m: float
+    population_m: float | None
     lat: float
     lon: float
-    utc_offset_std_h: float
-    observes_dst: bool
+    points: tuple[Point, ...]
     source: str
+
+    @property
+    def utc_offset_std_h(self) -> float:
+        """Standard-time UTC offset of the first point, hours."""
+        return self.points[0].utc_offset_std_h
+
+    @property
+    def observes_dst(self) -> bool:
+        """True if the first point follows the EU summer-time rule."""
+        return self.points[0].dst == "eu"
 
 
 def _read_csv(name: str) -> list[dict[str, str]]:
@@ -70,22 +114,37 @@ def _read_csv(name: str) -> list[dict[str, str]]:
 
 @functools.cache
 def countries() -> dict[str, Country]:
-    """Return the 32 reference countries (EU-27, NO, IS, LI, GB, CH) keyed by ISO-2 code."""
+    """Return every ISO 3166-1 country of the bundled world table, keyed by ISO-2 code."""
+    points: dict[str, list[Point]] = {}
+    for row in _read_csv("world_points.csv"):
+        points.setdefault(row["iso2"], []).append(Point(
+            name=row["point"], lat=float(row["lat"]), lon=float(row["lon"]), share=float(row["share"]),
+            utc_offset_std_h=float(row["utc_offset_std_h"]), dst=row["dst"],
+        ))
     out: dict[str, Country] = {}
-    for row in _read_csv("countries.csv"):
+    for row in _read_csv("world_countries.csv"):
         out[row["iso2"]] = Country(
             iso2=row["iso2"],
             name=row["name"],
             region=row["region"],
             eea=row["eea"] == "true",
-            population_m=float(row["population_m_2024"]),
+            population_m=float(row["population_m"]) if row["population_m"] else None,
             lat=float(row["lat"]),
             lon=float(row["lon"]),
-            utc_offset_std_h=float(row["utc_offset_std_h"]),
-            observes_dst=row["observes_dst"] == "true",
+            points=tuple(points[row["iso2"]]),
             source=row["source"],
         )
     return out
+
+
+@functools.cache
+def european_codes() -> tuple[str, ...]:
+    """The 32 European reference countries (EU-27, NO, IS, LI, GB, CH) in the table's order.
+
+    The table lists them first, in the order of the shared reference facts (EU-27, then EEA, UK,
+    CH); that order is the default ``population.countries`` and fixes the columns of a run.
+    """
+    return tuple(c for c, country in countries().items() if country.region in _EUROPEAN_REGIONS)
 
 
 _SITE_FLOATS = (
@@ -120,36 +179,3 @@ def site_records() -> dict[str, dict[str, Any]]:
         not published and must come from the scenario.
     """
     return {site_id: dict(items) for site_id, items in _site_rows()}
-
-
-def default_mau_shares(codes: list[str] | None = None, total_mau: float = 150e6) -> dict[str, float]:
-    """Share of monthly active users per country.
-
-    The published per-country counts (:data:`PUBLISHED_MAU_M`) are kept as they are; the rest of
-    ``total_mau`` is spread over the other countries in proportion to population (the reference
-    facts' stated rule for unpublished countries).
-
-    Args:
-        codes: ISO-2 codes to include (default: all 32).
-        total_mau: total MAU over ``codes``; needed to turn published counts into shares.
-
-    Returns:
-        ``{iso2: share}`` summing to 1.
-
-    Raises:
-        ValueError: if the published counts alone exceed ``total_mau``.
-    """
-    table = countries()
-    codes = list(table) if codes is None else codes
-    published = {c: PUBLISHED_MAU_M[c] * 1e6 for c in codes if c in PUBLISHED_MAU_M}
-    rest = total_mau - sum(published.values())
-    if rest < 0:
-        raise ValueError(
-            f"published MAU of {sorted(published)} exceed total MAU {total_mau:.0f}; raise population.mau"
-        )
-    others = [c for c in codes if c not in published]
-    pop = sum(table[c].population_m for c in others)
-    shares = {c: published[c] / total_mau for c in published}
-    for c in others:
-        shares[c] = rest / total_mau * table[c].population_m / pop if pop > 0 else 0.0
-    return {c: shares[c] for c in codes}

@@ -12,6 +12,7 @@ from sim.scenario.load import ScenarioError, load_scenario, parse_override, read
 from sim.scenario.schema import (
     ComputeSpec,
     CostSpec,
+    CountrySpec,
     DataClassSpec,
     NetworkSpec,
     PolicySpec,
@@ -27,6 +28,7 @@ __all__ = [
     "Scenario",
     "TimeSpec",
     "PopulationSpec",
+    "CountrySpec",
     "DataClassSpec",
     "Site",
     "PolicySpec",

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import stat
 import sys
 import tomllib
@@ -418,6 +419,10 @@ def _parent_model(loc: tuple[Any, ...]) -> type[BaseModel] | None:
     return model if isinstance(model, type) and issubclass(model, BaseModel) else None
 
 
+#: "population.x: problem", the form of the user-countries check's messages (the field they name).
+_NAMED_FIELD = re.compile(r"^((?:population|countries)\.[A-Za-z0-9_.]+): (.+)$", re.DOTALL)
+
+
 def _first_error(exc: ValidationError, file: str) -> ScenarioError:
     err = exc.errors()[0]
     loc = tuple(err["loc"])
@@ -443,6 +448,9 @@ def _first_error(exc: ValidationError, file: str) -> ScenarioError:
         )
     message = str(err["msg"])
     message = message.removeprefix("Value error, ")
+    named = _NAMED_FIELD.match(message) if not loc else None
+    if named:  # the check of users over countries (a whole-scenario check) names its field first
+        return ScenarioError(file, named.group(1), named.group(2))
     if in_table:
         field, message = _table_error_field(loc, message)
     if kind not in ("value_error", "assertion_error") and not isinstance(given, dict | list):

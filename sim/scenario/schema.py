@@ -13,7 +13,7 @@ import math
 import re
 from typing import Literal
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, PrivateAttr, field_validator, model_validator
 
 from sim import reference
 from sim.scenario.fields import STRICT, Date, DateTime, Lifetime
@@ -26,6 +26,10 @@ __all__ = [
     "Scenario",
     "TimeSpec",
     "PopulationSpec",
+    "CountrySpec",
+    "PointSpec",
+    "resolve_population",
+    "merge_countries",
     "DataClassSpec",
     "Site",
     "PolicySpec",
@@ -89,7 +93,17 @@ class VariabilitySpec(_Model):
 
 
 class PopulationSpec(_Model):
-    """European users: how many, where, and when they are active."""
+    """Users: how many, in which countries, and when they are active.
+
+    ``countries`` (empty: the 32 European reference countries) take every user of ``mau``. A
+    country may be given an absolute number of users (``users``) or a share of ``mau``
+    (``shares``); the users left over are spread over the other listed countries by population.
+    Users over countries always add up to ``mau``: input that would drop users (a figure for a
+    country not listed, fixed figures below ``mau`` with no country left to take the rest) or
+    invent them (fixed figures above ``mau``) is refused. Once resolved, ``countries`` lists every
+    country; ``shares`` and ``users`` stay as given (so a resolved scenario validates to itself
+    under any ``--set``) and :attr:`country_shares` gives every country's share of ``mau``.
+    """
 
     mau: float = Field(gt=0, le=1e10, description="monthly active users over all countries at time.start (at most 1e10)")
     daily_active_ratio: float = Field(gt=0, le=1, description="DAU / MAU")
@@ -97,11 +111,22 @@ class PopulationSpec(_Model):
     requests_per_dau_per_day: float = Field(
         gt=0, le=1e6, description="requests reaching the data centres per DAU per day (at most 1e6)"
     )
-    countries: list[str] = Field(default_factory=list, description="ISO-2 codes; empty = all 32 reference countries")
-    shares: dict[str, float] = Field(default_factory=dict, description="MAU share per country; empty = reference rule")
+    countries: list[str] = Field(default_factory=list, description="ISO-2 codes; empty = the 32 European reference countries")
+    shares: dict[str, float] = Field(
+        default_factory=dict, description="share of mau per country; countries without a share or users get the rest by population"
+    )
+    users: dict[str, float] = Field(
+        default_factory=dict, description="monthly active users per country at time.start (absolute; e.g. a company's published figures)"
+    )
     diurnal_profile: list[float] = Field(default_factory=_default_diurnal, min_length=24, max_length=24)
     weekly_profile: list[float] = Field(default_factory=_default_weekly, min_length=7, max_length=7)
     variability: VariabilitySpec = Field(default_factory=VariabilitySpec)
+    _country_shares: dict[str, float] = PrivateAttr(default_factory=dict)
+
+    @property
+    def country_shares(self) -> dict[str, float]:
+        """Every country's share of ``mau`` (the order of ``countries``), summing to 1; set by :class:`Scenario`."""
+        return self._country_shares
 
     @field_validator("diurnal_profile", "weekly_profile")
     @classmethod
@@ -110,31 +135,167 @@ class PopulationSpec(_Model):
             raise ValueError("profile weights must be >= 0 with a positive sum")
         return v
 
-    @model_validator(mode="after")
-    def _resolve_countries(self) -> PopulationSpec:
-        table = reference.countries()
-        codes = list(self.countries) or (list(self.shares) if self.shares else list(table))
-        unknown = [c for c in codes + list(self.shares) if c not in table]
-        if unknown:
-            raise ValueError(f"unknown country code(s) {sorted(set(unknown))}; use ISO-2 codes of the 32 reference countries")
-        if len(set(codes)) != len(codes):
-            raise ValueError("countries lists a code twice")
-        if self.shares:
-            missing = [c for c in codes if c not in self.shares]
-            extra = [c for c in self.shares if c not in codes]
-            if missing or extra:
-                raise ValueError(f"shares must name exactly the listed countries (missing {missing}, extra {extra})")
-            if any(v < 0 for v in self.shares.values()):
-                raise ValueError("shares must be >= 0")
-            total = sum(self.shares.values())
+    @field_validator("shares", "users")
+    @classmethod
+    def _non_negative_figures(cls, v: dict[str, float]) -> dict[str, float]:
+        bad = {c: x for c, x in v.items() if x < 0}
+        if bad:
+            raise ValueError(f"must be >= 0 (got {bad})")
+        return v
+
+
+def resolve_population(pop: PopulationSpec, table: dict[str, reference.Country]) -> tuple[list[str], dict[str, float]]:
+    """Every user country and its share of ``mau``: the rule of :class:`PopulationSpec`.
+
+    Countries with ``users`` get ``users / mau``, countries with ``shares`` their share, and the
+    rest of ``mau`` is spread over the other listed countries in proportion to population. A
+    country may not have both.
+
+    Args:
+        pop: the population table as given.
+        table: the scenario's countries (bundled world table with ``[countries.XX]`` merged in).
+
+    Returns:
+        (countries, {country: share}) with shares summing to 1.
+
+    Raises:
+        ValueError: naming the fields, for unknown countries, figures for countries not listed,
+            figures that add up to more or less than ``mau``, or a rest nobody can take.
+    """
+    codes = list(pop.countries) or list(reference.european_codes())
+    if len(set(codes)) != len(codes):
+        raise ValueError(f"population.countries: lists {sorted({c for c in codes if codes.count(c) > 1})} twice")
+    unknown = [c for c in codes if c not in table]
+    if unknown:
+        raise ValueError(
+            f"population.countries: unknown country code(s) {unknown}; use ISO 3166-1 alpha-2 codes "
+            "or add the country as [countries.XX] with name, population and points"
+        )
+    for field, given in (("users", pop.users), ("shares", pop.shares)):
+        outside = [c for c in given if c not in codes]
+        if outside:
+            raise ValueError(
+                f"population.{field}: gives {outside}, which are not in population.countries: their users would be dropped; "
+                f"add them to population.countries or remove them from population.{field}"
+            )
+    fixed = {c: pop.users[c] / pop.mau for c in codes if c in pop.users}
+    for c in codes:
+        if c in pop.shares and c not in fixed:
+            fixed[c] = pop.shares[c]
+        elif c in pop.shares:
+            raise ValueError(
+                f"population.shares.{c}: {c} also has population.users.{c}; give a country users or a share, "
+                "not both (--set population.users={} clears the users an extended file gives)"
+            )
+    fields = " and ".join(f"population.{f}" for f in ("users", "shares") if getattr(pop, f)) or "population"
+    field = "population.users" if pop.users else "population.shares"
+    # in users, summed in the countries' order (the arithmetic of the published-figures rule)
+    fixed_users = sum(pop.users[c] if c in pop.users else fixed[c] * pop.mau for c in codes if c in fixed)
+    total = fixed_users / pop.mau
+    others = [c for c in codes if c not in fixed]
+    rest_users = pop.mau - fixed_users
+    if total > 1.0 + 1e-6:
+        raise ValueError(
+            f"{field}: {fields} give {fixed_users / 1e6:.6g} M users, more than population.mau = {pop.mau / 1e6:.6g} M: "
+            f"{-rest_users / 1e6:.6g} M users would be invented; raise population.mau or lower {fields}"
+        )
+    if not others and total < 1.0 - 1e-6:
+        raise ValueError(
+            (f"{field}: population.shares sum to {total:.6g}, not 1" if not pop.users else
+             f"{field}: {fields} give {fixed_users / 1e6:.6g} M of population.mau = {pop.mau / 1e6:.6g} M users")
+            + f" and every country of population.countries has a fixed figure: {rest_users / 1e6:.6g} M users "
+            "would be dropped; give figures that add up, or add countries to take the rest"
+        )
+    shares = dict(fixed)
+    if others:
+        missing = [c for c in others if table[c].population_m is None]
+        if missing and rest_users > 0:
+            raise ValueError(
+                f"countries.{missing[0]}.population: {[table[c].name for c in missing]} have no population in the "
+                "world table, and the users not given per country are spread by population; give "
+                f"[countries.{missing[0]}] population = ..., or users / shares for them"
+            )
+        pop_m = sum(table[c].population_m or 0.0 for c in others)
+        if rest_users > 0 and not pop_m > 0:
+            raise ValueError(
+                f"population.countries: {rest_users / 1e6:.6g} M users not given per country are left for {others}, whose population is 0; "
+                "give them users or shares, or a population in [countries.XX]"
+            )
+        rest_users = max(rest_users, 0.0)
+        for c in others:
+            shares[c] = rest_users / pop.mau * (table[c].population_m or 0.0) / pop_m if pop_m > 0 else 0.0
+    shares = {c: shares[c] for c in codes}
+    total = math.fsum(shares.values())
+    if abs(total - 1.0) > 1e-12:  # shares given to 1e-6: rescale, so that no user is dropped or invented
+        shares = {c: v / total for c, v in shares.items()}
+    return codes, shares
+
+
+class PointSpec(_Model):
+    """One population point of a country: where a share of its users live and their clock."""
+
+    name: str = Field("", description="label (a city or region)")
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    share: float = Field(ge=0, le=1, description="share of the country's users at this point (a country's shares sum to 1)")
+    utc_offset_h: float = Field(ge=-12, le=14, description="standard-time UTC offset, hours")
+    dst: Literal[reference.DST_RULES] = Field(  # type: ignore[valid-type]
+        "none", description="daylight-saving rule: eu, us, south (southern hemisphere, approximated) or none"
+    )
+
+
+class CountrySpec(_Model):
+    """``[countries.XX]``: a country added to, or overriding fields of, the bundled world table."""
+
+    name: str | None = Field(None, description="English short name")
+    population: float | None = Field(None, ge=0, le=1e10, description="people living in the country (persons)")
+    points: list[PointSpec] | None = Field(
+        None, min_length=1, max_length=1000, description="population points (lat, lon, share, utc_offset_h, dst)"
+    )
+    source: str | None = Field(None, description="where the figures come from (or ASSUMPTION)")
+
+    @field_validator("points")
+    @classmethod
+    def _shares_sum_to_one(cls, v: list[PointSpec] | None) -> list[PointSpec] | None:
+        if v is not None:
+            total = math.fsum(p.share for p in v)
             if not math.isclose(total, 1.0, abs_tol=1e-6):
-                raise ValueError(f"shares sum to {total:.6g}, not 1")
-            shares = {c: self.shares[c] for c in codes}
-        else:
-            shares = reference.default_mau_shares(codes, self.mau)
-        object.__setattr__(self, "countries", codes)
-        object.__setattr__(self, "shares", shares)
-        return self
+                raise ValueError(f"the points' shares sum to {total:.6g}, not 1")
+        return v
+
+
+def merge_countries(overrides: dict[str, CountrySpec]) -> dict[str, reference.Country]:
+    """The bundled world table with a scenario's ``[countries.XX]`` merged in.
+
+    Raises:
+        ValueError: for a new country that lacks ``name`` or ``points``.
+    """
+    table = dict(reference.countries())
+    for code, spec in overrides.items():
+        base = table.get(code)
+        if base is None and (spec.name is None or spec.points is None):
+            lacking = " and ".join(f for f in ("name", "points") if getattr(spec, f) is None)
+            raise ValueError(
+                f"countries.{code}: {code} is not in the bundled world table, so it needs {lacking} "
+                "(and population, unless users or shares are given for it)"
+            )
+        points = base.points if spec.points is None else tuple(
+            reference.Point(name=p.name or f"{code} {i}", lat=p.lat, lon=p.lon, share=p.share,
+                            utc_offset_std_h=p.utc_offset_h, dst=p.dst)
+            for i, p in enumerate(spec.points)
+        )
+        table[code] = reference.Country(
+            iso2=code,
+            name=spec.name if spec.name is not None else base.name,  # type: ignore[union-attr]
+            region=base.region if base else "",
+            eea=base.eea if base else False,
+            population_m=spec.population / 1e6 if spec.population is not None else (base.population_m if base else None),
+            lat=points[0].lat if spec.points is not None or base is None else base.lat,
+            lon=points[0].lon if spec.points is not None or base is None else base.lon,
+            points=points,
+            source=spec.source if spec.source is not None else (base.source if base else "scenario"),
+        )
+    return table
 
 
 class DataClassSpec(_Model):
@@ -361,6 +522,9 @@ class Scenario(_Model):
     seed: int = Field(0, ge=0, le=2**63 - 1)
     time: TimeSpec
     population: PopulationSpec
+    countries: dict[str, CountrySpec] = Field(
+        default_factory=dict, description="countries added to or overriding the bundled world table ([countries.XX])"
+    )
     data_classes: dict[str, DataClassSpec] = Field(min_length=1)
     sites: dict[str, Site]
     policy: PolicySpec
@@ -386,6 +550,30 @@ class Scenario(_Model):
                 "since it names the results folder"
             )
         return v
+
+    @field_validator("countries")
+    @classmethod
+    def _iso_codes(cls, v: dict[str, CountrySpec]) -> dict[str, CountrySpec]:
+        bad = [c for c in v if not re.fullmatch(r"[A-Z]{2}", c)]
+        if bad:
+            raise ValueError(f"{bad}: a country is named by its ISO 3166-1 alpha-2 code (two capital letters)")
+        return v
+
+    @model_validator(mode="after")
+    def _resolve_population(self) -> Scenario:
+        codes, shares = resolve_population(self.population, self.country_table())
+        object.__setattr__(self.population, "countries", codes)
+        self.population._country_shares = shares
+        return self
+
+    def country_table(self) -> dict[str, reference.Country]:
+        """Every country this scenario knows: the bundled world table with ``[countries.XX]`` merged in."""
+        return merge_countries(self.countries)
+
+    def user_countries(self) -> list[reference.Country]:
+        """The countries of ``population.countries``, in its order, as resolved records (points included)."""
+        table = self.country_table()
+        return [table[c] for c in self.population.countries]
 
     @model_validator(mode="after")
     def _check_policy_sites(self) -> Scenario:

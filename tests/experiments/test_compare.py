@@ -16,7 +16,7 @@ from sim.results.replication import t_interval
 from tests.conftest import SCENARIOS, short
 
 #: A small population so that the Poisson demand noise is visible run to run.
-SMALL = ["population.mau=20000", 'population.countries=["IE","NO","PL"]', "population.requests_per_dau_per_day=5"]
+SMALL = ["population.mau=20000", 'population.countries=["IE","NO","PL"]', "population.users={}", "population.requests_per_dau_per_day=5"]
 
 
 def half_width(table: pd.DataFrame, scenario: str, kpi: str, prefix: str = "") -> float:

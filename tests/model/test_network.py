@@ -38,7 +38,8 @@ def haversine_km(a: tuple[float, float], b: tuple[float, float]) -> float:
 
 
 def scenario(*extra: str):
-    return load_scenario(SCENARIOS / "clover.toml", [f"population.countries={COUNTRIES!r}".replace("'", '"'), *extra])
+    countries = f"population.countries={COUNTRIES!r}".replace("'", '"')
+    return load_scenario(SCENARIOS / "clover.toml", [countries, "population.users={}", *extra])
 
 
 def distances() -> np.ndarray:

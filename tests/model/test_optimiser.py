@@ -30,7 +30,7 @@ def planning_context(scenario: Scenario) -> PlacementContext:
     """The context the world hands the policy at the start of a run (stock included)."""
     world = World(scenario, np.random.SeedSequence(0))
     sc = scenario
-    mau0 = np.array([sc.population.mau * sc.population.shares[c] for c in world.countries])
+    mau0 = np.array([sc.population.mau * sc.population.country_shares[c] for c in world.countries])
     initial = np.array([sc.data_classes[k].initial_gb_per_mau for k in world.classes])
     world._volume_gb = mau0[:, None] * initial[None, :]  # as World.run does before the first decision
     return world._context(0)

@@ -23,7 +23,7 @@ WEEKLY = [1.0, 1.0, 1.0, 1.0, 1.0, 2.0, 2.0]  # Monday first
 
 def scenario(start: str, days: float, *extra: str, step_minutes: float = 60, countries=("IE", "FI", "IS")):
     shares = {"IE": 0.25, "FI": 0.5, "IS": 0.25} if tuple(countries) == ("IE", "FI", "IS") else None
-    pop = [f"population.countries={list(countries)!r}".replace("'", '"')]
+    pop = [f"population.countries={list(countries)!r}".replace("'", '"'), "population.users={}"]  # not Clover's published users
     if shares:
         pop.append("population.shares={" + ", ".join(f"{c} = {v}" for c, v in shares.items()) + "}")
     return load_scenario(

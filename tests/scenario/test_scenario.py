@@ -23,8 +23,8 @@ def test_clover_resolves_every_site_figure() -> None:
     assert sc.sites["hamar"].it_mw_contracted == 90.0  # from the reference table
     assert sc.sites["dublin"].it_mw_contracted == 40.0  # scenario assumption
     assert len(sc.population.countries) == 32
-    assert sum(sc.population.shares.values()) == pytest.approx(1.0)
-    assert sc.population.shares["FR"] == pytest.approx(21.4e6 / sc.population.mau)
+    assert sum(sc.population.country_shares.values()) == pytest.approx(1.0)
+    assert sc.population.country_shares["FR"] == pytest.approx(21.4e6 / sc.population.mau)  # published, in base.toml
     assert sc.population.mau == 175e6  # Europe-wide users, Jan 2025 (P/S)
 
 
@@ -96,8 +96,9 @@ def test_negative_or_zero_values(write_toml, text: str, field: str) -> None:
 
 
 def test_shares_must_sum_to_one(write_toml) -> None:
-    err = error_of(write_toml("[population.shares]\nFR = 0.5\nDE = 0.4\n"))
-    assert err.field == "population" and "sum to 0.9" in err.problem
+    err = error_of(write_toml('[population]\ncountries = ["FR", "DE"]\nusers = {}\nshares = { FR = 0.5, DE = 0.4 }\n'),
+                   "population.users={}")
+    assert err.field == "population.shares" and "sum to 0.9" in err.problem and "would be dropped" in err.problem
 
 
 def test_unknown_site_in_policy(write_toml) -> None:

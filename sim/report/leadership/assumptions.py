@@ -392,25 +392,10 @@ def _reference_default(key: str, value: Any, resolved: Mapping[str, Any]) -> tup
     if key == "costs.reference_eur_per_year" and _same(value, reference.CLOVER_COST_EUR_PER_YEAR):
         text = "P/S: published Project Clover yearly cost, announcement 2023-03-08 (sim.reference)"
         return classify_source(text), text
-    if key == "population.countries" and isinstance(value, list) and set(value) <= set(reference.countries()):
-        text = "P: the published user base is EEA + UK + CH; the countries of sim/data/countries.csv"
+    if key == "population.countries" and isinstance(value, list) and tuple(value) == reference.european_codes():
+        text = ("P: the published user base is EEA + UK + CH; the 32 European countries of "
+                "sim/reference/data/world_countries.csv")
         return classify_source(text), text
-    if key.startswith("population.shares."):
-        pop = resolved.get("population", {})
-        codes = pop.get("countries") or list(reference.countries())
-        try:
-            shares = reference.default_mau_shares(list(codes), float(pop.get("mau", 150e6)))
-        except (ValueError, KeyError):
-            return None
-        code = key.rsplit(".", 1)[1]
-        if code in shares and _same(shares[code], value):
-            if code in reference.PUBLISHED_MAU_M:
-                text = (f"S: published {reference.PUBLISHED_MAU_M[code]} M monthly users (Oct 2023, "
-                        "sim.reference.PUBLISHED_MAU_M) over population.mau")
-            else:
-                text = ("D: the rest of population.mau spread over unpublished countries by 2024 population "
-                        "(sim/data/countries.csv), the reference facts' rule")
-            return classify_source(text), text
     return None
 
 
@@ -439,7 +424,7 @@ def assumptions_table(
     """
     flat = {k: v for k, v in flatten(dict(resolved)).items()
             if k not in _SKIP and not (k.startswith("sites.") and k.endswith(".source"))
-            and not k.startswith("uncertainty.")}
+            and not k.startswith("uncertainty.") and not (isinstance(v, Mapping) and not v)}  # an empty table sets nothing
     uncertain = resolved.get("uncertainty", {})
     inputs = uncertain.get("inputs", {}) if isinstance(uncertain, Mapping) else {}
     name = name or str(resolved.get("name", ""))
