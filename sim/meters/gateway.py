@@ -115,7 +115,8 @@ class GatewayTally(GatewayInfo):
         wait_class: (m,) priority class of each non-zero wait.
         approved_data_class, approved_destination: codes of the approved transfer jobs.
         approved_crossed_gb: what each approved transfer job let cross, GB (request order).
-        blocked_size_gb: size of each blocked transfer job, GB (request order).
+        blocked_crossed_gb: what each blocked transfer job would have let cross had it been approved
+            (after pseudonymisation, like ``approved_crossed_gb``), GB (request order).
     """
 
     requests: int
@@ -128,7 +129,7 @@ class GatewayTally(GatewayInfo):
     approved_data_class: np.ndarray
     approved_destination: np.ndarray
     approved_crossed_gb: np.ndarray
-    blocked_size_gb: np.ndarray
+    blocked_crossed_gb: np.ndarray
 
     def access_waits(self) -> np.ndarray:
         """(access_counted,) the wait of every counted access request, in request order, s."""

@@ -88,10 +88,13 @@ _SPECS = (
     _k("eea_residency_share", "share", "EEA-only data held in the EEA", "higher", "residency",
        "Share of the bytes of EEA-only classes stored at EEA sites at the end of the run."),
     _k("transfer_tb_out_of_eea_per_year", "TB/yr", "Data leaving the EEA", "lower", "residency",
-       "Bytes leaving the EEA (exports after the gateway's approval and pseudonymisation, inter-site "
-       "copies and moves), annualised; reads delivered to the data's own users are not counted."),
+       "Bytes leaving the EEA, measured at the border as they cross it: exports after the gateway's "
+       "approval and pseudonymisation, inter-site copies and moves; annualised. Reads delivered to the "
+       "data's own users are not counted."),
     _k("transfer_tb_blocked_per_year", "TB/yr", "Transfers blocked", "neutral", "residency",
-       "Exports stopped by the transfer policy or blocked by the gateway, annualised."),
+       "Exports blocked by the gateway or stopped by the transfer policy, measured at the border like "
+       "the bytes that cross: what they would have let cross (after pseudonymisation where a gateway "
+       "pseudonymises); annualised."),
     _k("user_rtt_ms_p50", "ms", "User round trip, median", "lower", "headline",
        "Median round trip users see: their access network (mobile or fixed) plus the path to the "
        "site serving them, over requests (sim.results.latency)."),

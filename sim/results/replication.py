@@ -98,10 +98,11 @@ def replication_result(m: Meters, scenario: Scenario) -> ReplicationResult:
     co2 = costs.co2_t_per_year(m, scenario, load)
     horizon = m.horizon_s
     # with a gateway, exports leave through it: what crosses is its approved, pseudonymised
-    # volume; without one they leave as they are and nobody waits
+    # volume; without one they leave as they are and nobody waits. Every transfer KPI is measured
+    # at the border: bytes as they cross it, or would have crossed it had they not been stopped
     gw = m.gateway
     gw_kpis = gateway_kpis(gw) if gw is not None else dict.fromkeys(GATEWAY_KPIS, 0.0)
-    blocked_tb = m.export_blocked_gb.sum() / 1000.0
+    blocked_tb = float(m.export_blocked_gb @ _border_factors(m, scenario)) / 1000.0
     if gw is not None:
         blocked_tb += _through_gateway(transfers, gw)
     leaving = float(costs.annualise(transfers.loc[transfers["leaves_eea"], "tb"].sum(), m.horizon_s))
@@ -169,7 +170,7 @@ def _through_gateway(transfers: pd.DataFrame, gateway: GatewayRun | GatewayTally
     that key, so the transfers table, the KPI and the report show the same bytes.
 
     Returns:
-        TB the gateway blocked.
+        TB the gateway blocked, as they would have crossed (after pseudonymisation).
     """
     t = gateway_tally(gateway)
     key = ["data_class", "destination"]
@@ -186,7 +187,19 @@ def _through_gateway(transfers: pd.DataFrame, gateway: GatewayRun | GatewayTally
     ratio = (crossed_tb.reindex(offered_tb.index, fill_value=0.0) / offered_tb).where(offered_tb > 0, 0.0)
     keys = pd.MultiIndex.from_frame(transfers.loc[exports, key])
     transfers.loc[exports, "tb"] = transfers.loc[exports, "tb"].to_numpy() * ratio.reindex(keys, fill_value=0.0).to_numpy()
-    return float(pd.Series(t.blocked_size_gb).sum()) / 1000.0
+    return float(pd.Series(t.blocked_crossed_gb).sum()) / 1000.0
+
+
+def _border_factors(m: Meters, scenario: Scenario) -> np.ndarray:
+    """(K,) share of an export's bytes that would cross the border, per data class.
+
+    The gateway's pseudonymisation factor when a gateway pseudonymises the exports (enabled and
+    not the ``open`` policy), else 1: exports leave as they are. Exports the transfer policy stops
+    before the gateway are measured with it, like the bytes that cross.
+    """
+    if m.gateway is None or not gateway_tally(m.gateway).gateway_on:
+        return np.ones(len(m.classes))
+    return np.array([scenario.gateway.transfers.factor(k) for k in m.classes])
 
 
 def _share_inside(inside: float, outside: float) -> float:

@@ -55,6 +55,9 @@ def transfers_table(m: Meters, start: pd.Timestamp, in_eea: dict[str, bool]) -> 
     Columns: time (month start), source, destination, data_class, kind, tb, crosses_eea_border,
     leaves_eea (a transfer out of the EEA: source in the EEA, destination outside, and not a read
     delivered to the users the data belongs to, e.g. a UK user watching a video stored in Dublin).
+    Export rows hold what the world offers; with a gateway, the replication's results scale them
+    to what crossed the border (:func:`sim.results.replication.replication_result`), the point every
+    transfer KPI is measured at.
     """
     cols = m.flows.columns()
     src_in = np.array([in_eea[x] for x in cols["source"]], dtype=bool)

@@ -152,6 +152,18 @@ def test_rtt_by_country_chart(latency, tmp_path):
     _save_png(fig, tmp_path / "rtt.png")
 
 
+def test_rtt_by_country_legend_says_which_site_serves_each_country(latency):
+    noisy = pd.concat([latency, pd.DataFrame([("IE", "hamar", 25.0, 1e-16)], columns=latency.columns)])
+    fig = rtt_by_country_chart(noisy, fibre_min=pd.DataFrame({"country": ["IE"], "rtt_ms": [1.0]}))
+    texts = [t.get_text().replace("\n", " ") for t in fig.axes[0].get_legend().get_texts()]
+    # one entry per serving mix, in site-palette order of the main site, single sites first;
+    # a share of 1e-16 (rounding) is not a serving site
+    assert texts == ["dublin: IE", "hamar: CY", "hamar 50 % + dublin 50 %: NO", "kouvola 75 % + hamar 25 %: DE",
+                     "Fibre minimum"]
+    handles = fig.axes[0].get_legend().legend_handles
+    assert mcolors.same_color(handles[3].get_facecolor(), site_color("kouvola"))
+
+
 def test_rtt_by_country_chart_without_fibre(latency):
     fig = rtt_by_country_chart(latency)
     assert fig.axes[0].get_lines() == []

@@ -22,7 +22,7 @@ from sim.cli.app import InputError
 from sim.cli.report import cmd_report, register_cli
 from sim.report import leadership
 from sim.report.charts.run import wait_quantiles_from_requests
-from sim.report.format import format_share
+from sim.report.format import format_number, format_share
 from sim.results import kpis as catalogue
 from tests.conftest import SCENARIOS
 from tests.report.conftest import copy_run
@@ -163,6 +163,18 @@ def test_every_figure_speaks(built: tuple[leadership.Report, Path]) -> None:
     assert gateway_row[1] == DASH and gateway_row[2] != DASH  # does not apply to the run without a gateway
     cost_row = next(r for r in compare.rows if r[0] == "Yearly cost")
     assert re.fullmatch(r"[+-]\d+ %", cost_row[3]), cost_row
+
+
+def test_transfers_section_states_the_blocked_volume_as_the_kpi_measures_it(
+        built: tuple[leadership.Report, Path], folders: dict[str, Path]) -> None:
+    """Blocked exports are reported next to what leaves, at the same measuring point, with the KPI's value."""
+    report, _ = built
+    summary = json.loads((folders["hostile"] / "summary.json").read_text(encoding="utf-8"))
+    blocked = summary["kpis"]["transfer_tb_blocked_per_year"]["mean"]
+    assert blocked > 0
+    lines = [b for b in report.section("transfers").blocks if isinstance(b, str) and "blocked by the gateway" in b]
+    assert len(lines) == 1, report.section("transfers").blocks
+    assert f"{format_number(blocked)} TB a year" in lines[0] and "at the border" in lines[0], lines[0]
 
 
 def test_html_is_self_contained(built: tuple[leadership.Report, Path]) -> None:

@@ -71,7 +71,7 @@ def assert_same(fast: gw.GatewayRun, ref: gw.GatewayRun) -> None:
     a, b = fast.tally, ref.tally
     assert (a.requests, a.requests_counted, a.access_counted) == (b.requests, b.requests_counted, b.access_counted)
     for name in ("access_counted_by_class", "wait_rank", "wait_s", "wait_class", "approved_data_class",
-                 "approved_destination", "approved_crossed_gb", "blocked_size_gb"):
+                 "approved_destination", "approved_crossed_gb", "blocked_crossed_gb"):
         assert np.array_equal(getattr(a, name), getattr(b, name)), name
 
 

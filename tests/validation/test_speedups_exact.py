@@ -117,7 +117,7 @@ def plain_through_gateway(transfers: pd.DataFrame, requests: pd.DataFrame) -> fl
     ratio = (crossed_tb.reindex(offered_tb.index, fill_value=0.0) / offered_tb).where(offered_tb > 0, 0.0)
     keys = pd.MultiIndex.from_frame(transfers.loc[exports, key])
     transfers.loc[exports, "tb"] = transfers.loc[exports, "tb"].to_numpy() * ratio.reindex(keys, fill_value=0.0).to_numpy()
-    return float(jobs.loc[jobs["outcome"] == "blocked", "size_gb"].sum()) / 1000.0
+    return float(jobs.loc[jobs["outcome"] == "blocked", "crossed_gb"].sum()) / 1000.0
 
 
 def _same(a: float, b: float) -> bool:

@@ -2,7 +2,7 @@
 
 The engines hand finished requests back in request order (:class:`~sim.model.gateway.engines.RowBlock`);
 a :class:`Recorder` adds each block into the run's :class:`~sim.meters.gateway.GatewayTally` (counts,
-the non-zero waits of counted access requests with their places, the volumes of approved and
+the non-zero waits of counted access requests with their places, the crossing volumes of approved and
 blocked transfer jobs, reviewer busy seconds per UTC hour of the week, the work brought to each
 stage, all in one compiled pass: :func:`~sim.model.gateway.kernel.tally_rows`), hands it to a
 :class:`~sim.meters.gateway.RequestSink` if one is given, and keeps every row only when the full
@@ -79,9 +79,11 @@ class Recorder:
         The block's arrays are only read here; what the full record keeps is copied.
         """
         v = block.values
+        # the kernel's size argument feeds only the blocked volumes: given the crossing volumes, the
+        # tally keeps what each blocked job would have let cross (the point every transfer KPI is measured at)
         (n_sim, n_counted, n_access, rank, wait, cls, a_dc, a_dest, a_crossed, blocked) = kernels.tally_rows(
             v["arrival"], v["kind"], v["prio"], v["wait"], v["outcome"], v["route"], v["review_start"], v["s_auto"],
-            v["s_review"], v["s_inspect"], v["s_third"], v["data_class"], v["destination"], v["size_gb"],
+            v["s_review"], v["s_inspect"], v["s_third"], v["data_class"], v["destination"], v["crossed_gb"],
             v["crossed_gb"], self.warmup_s, self.horizon_s, self.week_offset_s, self.access_counted, self.by_class,
             self.busy, self.work, self.on_route)
         self.requests += n_sim
@@ -138,7 +140,7 @@ class Recorder:
             approved_data_class=joined(self.transfers["dc"], np.int16),
             approved_destination=joined(self.transfers["dest"], np.int16),
             approved_crossed_gb=joined(self.transfers["crossed"], np.float64),
-            blocked_size_gb=joined(self.transfers["blocked"], np.float64),
+            blocked_crossed_gb=joined(self.transfers["blocked"], np.float64),
             class_names=src.class_names, region_names=src.region_names, data_class_names=src.data_class_names,
             destination_names=src.destination_names, sla_s_by_class=sla_s_by_class, busy_s_by_week_hour=self.busy,
             capacity_s_by_week_hour=capacity_s_by_week_hour, offered_load=offered_load, unstable=unstable,

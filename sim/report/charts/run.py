@@ -13,6 +13,7 @@ the headline number without reading the axes.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping
 
 import numpy as np
@@ -223,7 +224,10 @@ def rtt_by_country_chart(
     For each country the mean RTT is ``sum(rtt_ms * share) / sum(share)``
     over the sites serving it (shares are renormalised, so small rounding
     errors do not matter). Bars are sorted fastest first and coloured by the
-    site that serves most of the country's requests.
+    site that serves most of the country's requests. The legend says which
+    site serves each country: one entry per serving mix (the sites serving
+    at least 0.5 % of a country's requests, with their shares when there are
+    several), listing its countries.
 
     Args:
         latency: Columns ``country`` (ISO-2), ``site``, ``rtt_ms`` and
@@ -254,12 +258,13 @@ def rtt_by_country_chart(
         raise ValueError(f"latency has zero total share_of_requests for country(ies) {zero}")
     mean_rtt = (by_country["weighted"] / by_country["share_of_requests"]).sort_values(kind="stable")
     countries = mean_rtt.index.tolist()
-    main_site = (
+    main = (
         latency.sort_values("share_of_requests", ascending=False, kind="stable")
         .drop_duplicates("country")
-        .set_index("country")["site"]
+        .set_index("country")
         .reindex(countries)
     )
+    main_site = main["site"]
 
     if title is None:
         title = (
@@ -267,12 +272,11 @@ def rtt_by_country_chart(
             f"slowest {countries[-1]} at {format_number(float(mean_rtt.iloc[-1]))} ms"
         )
 
-    fig = new_figure((max(6.0, 0.35 * len(countries) + 2.5), 4.5))
+    fig = new_figure((max(6.0, 0.35 * len(countries) + 2.5) + 3.0, 4.5))  # + the legend on the right
     ax = fig.add_subplot()
     x = np.arange(len(countries))
     ax.bar(x, mean_rtt.to_numpy(), width=0.7, color=[site_color(s) for s in main_site])
-    sites = ordered(list(main_site.unique()), SITE_COLORS)
-    handles: list[Artist] = [Patch(color=site_color(s), label=f"mostly {s}") for s in sites]
+    handles: list[Artist] = [Patch(color=site_color(site), label=label) for site, label in _serving_mixes(latency)]
 
     if fibre_min is not None:
         missing = [c for c in ("country", "rtt_ms") if c not in fibre_min.columns]
@@ -290,9 +294,35 @@ def rtt_by_country_chart(
     ax.set_xlabel("Country (ISO 3166-1 alpha-2)")
     ax.set_ylabel("Request-weighted mean RTT (ms)")
     ax.set_title(title, loc="left")
-    ax.legend(handles=handles, loc="upper left", frameon=False)
+    ax.legend(handles=handles, title="Served by", loc="upper left", bbox_to_anchor=(1.01, 1.0),
+              frameon=False)
     apply_style(ax)
     return fig
+
+
+def _serving_mixes(latency: pd.DataFrame, width: int = 44) -> list[tuple[str, str]]:
+    """Legend entries of the round-trip chart: (main site, text) per mix of serving sites.
+
+    A country's mix is the sites serving at least 0.5 % of its requests, largest share first;
+    the text names the mix (with whole-percent shares when several sites serve) and its
+    countries, alphabetically, wrapped to ``width`` characters. Entries follow the site palette
+    of their main site, single sites before mixes.
+    """
+    share = latency["share_of_requests"].astype(float)
+    df = latency.assign(share=share / share.groupby(latency["country"]).transform("sum"))
+    df = df[df["share"] >= 0.005].sort_values(["country", "share"], ascending=[True, False], kind="stable")
+    mixes: dict[tuple[str, ...], list[str]] = {}  # (sites, then "site NN %" each when several) -> countries
+    for country, rows in df.groupby("country", sort=True):
+        sites = tuple(str(s) for s in rows["site"])
+        pct = [f"{s} {100 * x:.0f} %" if x >= 0.01 else f"{s} <1 %" for s, x in zip(sites, rows["share"], strict=True)]
+        key = sites if len(sites) == 1 else (*sites, *pct)
+        mixes.setdefault(key, []).append(str(country))
+    rank = {s: i for i, s in enumerate(ordered([k[0] for k in mixes], SITE_COLORS))}
+    out = []
+    for key in sorted(mixes, key=lambda k: (rank[k[0]], len(k) > 1, k)):
+        head = key[0] if len(key) == 1 else " + ".join(key[len(key) // 2:])
+        out.append((key[0], "\n".join(textwrap.wrap(f"{head}: {', '.join(mixes[key])}", width=width))))
+    return out
 
 
 def reviewer_utilisation_chart(utilisation: pd.DataFrame, *, title: str | None = None) -> Figure:

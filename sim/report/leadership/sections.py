@@ -57,6 +57,9 @@ from sim.results import kpis as catalogue
 
 __all__ = ["build_report", "sim_version"]
 
+#: Exports stopped before the border, measured at the border like what crosses it.
+BLOCKED = "transfer_tb_blocked_per_year"
+
 #: Kinds of flow drawn on the map (user reads are not flows between places).
 FLOW_KINDS = ("migration", "replication", "export")
 
@@ -303,16 +306,23 @@ def _transfers_section(runs: Sequence[RunFolder]) -> Section:
         if g is None:
             blocks.append(_missing(r, "transfers"))
             continue
-        if g.empty or float(g["tb_per_year"].sum()) <= 0:
+        leaves = not g.empty and float(g["tb_per_year"].sum()) > 0
+        if not leaves:
             blocks.append(f"{r.name}: nothing leaves the EEA in this run.")
-            continue
-        total = float(g["tb_per_year"].sum())
-        blocks.append(Chart(transfers_out_chart(g),
-                            f"{r.name}: data leaving the EEA by destination and data class, TB per year"))
-        rows = [[str(x.destination), str(x.data_class), str(x.kinds), format_number(float(x.tb_per_year)),
-                 format_share(float(x.tb_per_year) / total)] for x in g.itertuples(index=False)]
-        blocks.append(Table(["Destination", "Data class", "Kind of flow", "TB per year", "Share"], rows,
-                            caption=f"{r.name}: flows with leaves_eea = true, mean over replications"))
+        else:
+            total = float(g["tb_per_year"].sum())
+            blocks.append(Chart(transfers_out_chart(g),
+                                f"{r.name}: data leaving the EEA by destination and data class, TB per year"))
+            rows = [[str(x.destination), str(x.data_class), str(x.kinds), format_number(float(x.tb_per_year)),
+                     format_share(float(x.tb_per_year) / total)] for x in g.itertuples(index=False)]
+            blocks.append(Table(["Destination", "Data class", "Kind of flow", "TB per year", "Share"], rows,
+                                caption=f"{r.name}: flows with leaves_eea = true, mean over replications"))
+        blocked = r.kpi(BLOCKED)
+        if blocked is not None and blocked > 0:
+            blocks.append(f"{r.name}: {'a further ' if leaves else ''}{format_number(blocked)} TB a year were "
+                          "blocked by the gateway or stopped by the transfer policy, measured "
+                          f"{'like the flows above: ' if leaves else ''}at the border, as they would have crossed "
+                          "it (after pseudonymisation where a gateway pseudonymises).")
     return Section("transfers", "What leaves the EEA", blocks)
 
 
