@@ -251,8 +251,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     if calibration.ess < 10:
         print(f"warning: only {calibration.ess:.1f} effective input sets carry the posterior: raise --samples or "
               "check that the observations lie inside the prior ranges", file=sys.stderr)
-    if propagation.failed:
-        print(f"clover-sim: calibrate: {len(propagation.failed)} input set(s) failed, first: "
+    if propagation.failed:  # e.g. data that does not fit the sites: such inputs cannot be the running programme
+        print(f"warning: {len(propagation.failed)} input set(s) failed and carry no weight in the posterior, first: "
               f"{next(iter(propagation.failed.values()))}", file=sys.stderr)
-        return 1
     return EXIT_OK

@@ -235,8 +235,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         summary = add_uncertainty(results.summary(), propagation)
         unc.print_uncertainty(summary, [n for n in RUN_TABLE_KPIS if n in summary["kpis"]])
         if propagation.failed:
-            print(f"warning: {len(propagation.failed)} input set(s) failed, first: {next(iter(propagation.failed.values()))}",
-                  file=sys.stderr)
+            print(f"warning: {len(propagation.failed)} input set(s) failed and are left out of the ranges, first: "
+                  f"{next(iter(propagation.failed.values()))}", file=sys.stderr)
     for warning in results.warnings():
         print(f"warning: {warning}", file=sys.stderr)
     return EXIT_OK
