@@ -33,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 import simpy
@@ -45,16 +46,29 @@ from sim.model.gateway.routing import plan
 from sim.model.gateway.run import queue_inputs
 from sim.model.gateway.streams import draw_streams
 from sim.results.gateway import gateway_kpis
+from sim.scenario import load_scenario
 
 START = dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)
 DAY = 86400.0
+ROOT = Path(__file__).resolve().parents[1]
+#: Monthly active users driving the user-driven requests of Clover's organisation.
+MAU = 175e6
+
+
+def clover_config(**updates: object) -> gw.GatewayConfig:
+    """Clover's gateway organisation (scenarios/clover.toml; the model has none of its own)."""
+    data = load_scenario(ROOT / "scenarios" / "clover.toml").gateway.model_dump()
+    data.update(updates)
+    return gw.GatewayConfig.model_validate(data)
 
 
 def scaled_config(factor: float) -> gw.GatewayConfig:
-    """The default gateway with every rate and head count multiplied by ``factor``."""
-    data = gw.GatewayConfig().model_dump()
+    """Clover's gateway with every rate and head count multiplied by ``factor``."""
+    data = clover_config().model_dump()
     for region in data["regions"]:
         region["head_count"] = round(region["head_count"] * factor)
+    for cause in data["user_driven"]:
+        cause["requests_per_million_mau_per_day"] *= factor
     for shift in data["shifts"]:
         shift["reviewers"] = max(1, round(shift["reviewers"] * factor))
     for flow in data["transfers"]["flows"]:
@@ -67,7 +81,7 @@ def scaled_config(factor: float) -> gw.GatewayConfig:
 
 def prepare(config: gw.GatewayConfig, horizon_s: float, seed: int) -> tuple:
     """Draw the streams once (shared by both methods)."""
-    streams = draw_streams(config, START, horizon_s, np.random.default_rng(seed), None)
+    streams = draw_streams(config, START, horizon_s, np.random.default_rng(seed), None, MAU)
     routes = plan(streams, config, "gateway")
     inputs = queue_inputs(config, streams, routes, horizon_s, week_offset_s(START))
     return streams, routes, inputs
@@ -77,7 +91,7 @@ COMPILE_SNIPPET = """
 import time, datetime as dt, numpy as np
 t0 = time.perf_counter()
 from sim.model import gateway as gw
-cfg = gw.GatewayConfig(warmup_s=0.0)
+cfg = gw.GatewayConfig(warmup_s=0.0, access_requests_per_hour=100.0, reviewers=2)
 t1 = time.perf_counter()
 gw.simulate_gateway(cfg, start_utc=dt.datetime(2024, 1, 1), horizon_s=3600.0, rng=np.random.default_rng(0))
 print(time.perf_counter() - t1)
@@ -262,13 +276,13 @@ def main() -> None:
 
     print(f"numba compile, cold cache (first call, all kernels): {cold_compile_s():.1f} s")
     t0 = time.perf_counter()
-    gw.simulate_gateway(gw.GatewayConfig(warmup_s=0.0), start_utc=START, horizon_s=3600.0,
-                        rng=np.random.default_rng(0))
+    gw.simulate_gateway(clover_config(warmup_s=0.0), start_utc=START, horizon_s=3600.0,
+                        rng=np.random.default_rng(0), mau=MAU)
     print(f"warm-up call (cache load): {time.perf_counter() - t0:.2f} s")
 
     # --- the same ~1 M requests through both engines
-    config = gw.GatewayConfig(warmup_s=0.0)
-    per_day = 5.65e6 / 365.0  # requests per day of the default gateway, roughly
+    config = clover_config(warmup_s=0.0)
+    per_day = 5.65e6 / 365.0  # requests per day of Clover's gateway, roughly
     horizon = args.requests / per_day * DAY
     _, _, inputs = prepare(config, horizon, args.seed)
     n_rows = len(inputs.arrival)
@@ -286,7 +300,7 @@ def main() -> None:
     print("fast and simpy agree on every request (arrival, wait, service, review wait, completion)")
 
     t_fast_total, _, _ = best_of(3, lambda: gw.simulate_gateway(
-        config, start_utc=START, horizon_s=horizon, rng=np.random.default_rng(args.seed), record="tally"))
+        config, start_utc=START, horizon_s=horizon, rng=np.random.default_rng(args.seed), record="tally", mau=MAU))
     print(f"simpy engine: {t_simpy:.2f} s CPU ({simulated / t_simpy:,.0f} requests/s)")
     print(f"fast engine:  {t_fast:.3f} s CPU ({simulated / t_fast:,.0f} requests/s)")
     print(f"fast simulate_gateway end to end (draws + engine + tally): {t_fast_total:.2f} s CPU "
@@ -296,7 +310,7 @@ def main() -> None:
     year_config = scaled_config(args.year_requests / 5.65e6)
     t0 = time.perf_counter()
     year = gw.simulate_gateway(year_config, start_utc=START, horizon_s=365 * DAY,
-                               rng=np.random.default_rng(args.seed), record="tally")
+                               rng=np.random.default_rng(args.seed), record="tally", mau=MAU)
     t_year = time.perf_counter() - t0
     kpis = gateway_kpis(year)
     print(f"one year, {year.requests:,} requests, fast path end to end: {t_year:.2f} s wall "

@@ -63,10 +63,12 @@ pd.set_option("display.max_columns", 30)
 # %% [markdown]
 # ## 1. The gateway as configured
 #
-# Who asks (requester regions, local working hours, the share touching restricted data), who
-# reviews (shifts, hours in UTC) and the SLA per priority class. None of these figures is
-# published: they are the documented assumptions of `sim/scenario/gateway.py`, and
-# `clover.toml` can override any of them (`gateway.reviewers=20`, `gateway.shifts`, ...).
+# Who asks (requester regions, local working hours, the share touching restricted data; and the
+# user-driven causes, per million monthly users a day), who reviews (shifts, hours in UTC) and
+# the SLA per priority class. None of these figures is published: they are TikTok's
+# organisation as `clover.toml` assumes it (the model has none of its own), and any item can be
+# changed with `--set` (`gateway.reviewers=20`, `gateway.shifts.3.reviewers=30`, ...).
+# docs/gateway_demand.md derives the number of requests from them.
 
 # %%
 WEEK_S = 7 * 86400.0
@@ -91,6 +93,12 @@ display(pd.DataFrame([
     for r in gateway.regions
 ]).set_index("region"))
 display(pd.DataFrame([
+    {"cause": c.name, "per million users a day": c.requests_per_million_mau_per_day,
+     "per day now": c.requests_per_day(scenario.population.mau), "handled by": c.handled_by or "around the clock",
+     "review share": c.review_share}
+    for c in gateway.user_driven
+]).set_index("cause"))
+display(pd.DataFrame([
     {"shift": s.name, "reviewers": s.reviewers,
      "hours": f"{s.start_hour:02.0f}:00-{s.end_hour:02.0f}:00 (UTC{s.utc_offset_h:+g})", "days": days(s)}
     for s in gateway.effective_shifts()
@@ -104,7 +112,8 @@ print(f"mean review time {gateway.review_minutes_mean:g} min ({gateway.review_di
 
 # %%
 run = sim.simulate_gateway(
-    gateway, start_utc=scenario.start_utc, horizon_s=WEEKS * WEEK_S, rng=np.random.default_rng(SEED)
+    gateway, start_utc=scenario.start_utc, horizon_s=WEEKS * WEEK_S, rng=np.random.default_rng(SEED),
+    mau=scenario.population.mau,  # the user-driven requests at the scenario's users
 )
 print("stable" if not run.unstable else f"UNSTABLE: {run.message}")
 pd.Series(sim.gateway_kpis(run), name="value").to_frame()
@@ -178,7 +187,7 @@ charts.reviewer_utilisation_chart(sim.reviewer_utilisation_by_hour(run))
 # %%
 staff = sim.staff_for_target(
     gateway, p95_wait_s=P95_TARGET_S, start_utc=scenario.start_utc,
-    horizon_s=STAFFING_WEEKS * WEEK_S, seed=SEED,
+    horizon_s=STAFFING_WEEKS * WEEK_S, seed=SEED, mau=scenario.population.mau,
 )
 shifts = {s.name: s for s in gateway.effective_shifts()}
 

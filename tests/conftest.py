@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import copy
+import functools
 from pathlib import Path
 
 import pytest
 
 from sim import load_scenario
 from sim.scenario import Scenario
+from sim.scenario.gateway import GatewayConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"
@@ -29,6 +32,20 @@ def short(path: str, *overrides: str, days: float = 7, step_minutes: float = 60)
         SCENARIOS / path,
         [f"time.horizon_days={days}", f"time.step_minutes={step_minutes}", *overrides],
     )
+
+
+#: Monthly active users for gateway-only runs of the Clover organisation (its user-driven causes).
+CLOVER_MAU = 175e6
+
+
+@functools.cache
+def _clover_gateway_data() -> dict:
+    return load_scenario(SCENARIOS / "clover.toml").gateway.model_dump()
+
+
+def clover_gateway(**updates: object) -> GatewayConfig:
+    """TikTok's gateway organisation as clover.toml gives it (the model has none), with top-level updates."""
+    return GatewayConfig.model_validate({**copy.deepcopy(_clover_gateway_data()), **updates})
 
 
 @pytest.fixture

@@ -114,7 +114,8 @@ def cmd_staff(args: argparse.Namespace) -> int:
     from sim.scenario.budget import estimate_gateway
 
     # a staffing search runs the gateway a few dozen times: budget 50 trials of --days each
-    check_run_size(args, str(args.scenario), estimate_gateway(sc.gateway, args.days * 86400.0, runs=50), field="--days")
+    trials = estimate_gateway(sc.gateway, args.days * 86400.0, runs=50, mau=sc.population.mau)
+    check_run_size(args, str(args.scenario), trials, field="--days")
     from sim.model.gateway import staff_for_target
 
     started = time.perf_counter()
@@ -126,6 +127,7 @@ def cmd_staff(args: argparse.Namespace) -> int:
             horizon_s=args.days * 86400.0,
             seed=sc.seed if args.seed is None else args.seed,
             transfer_policy=sc.policy.transfer,
+            mau=sc.population.mau,  # the user-driven requests at the scenario's users
         )
     except ValueError as exc:
         raise ScenarioError(str(args.scenario), "gateway", str(exc)) from None

@@ -299,7 +299,8 @@ class World:
 
         None when the scenario has no gateway: nothing queues, exports leave as they are.
         Transfer jobs arrive at the rate the data classes' exports imply: exported GB per
-        (class, destination) per hour / the mean job size.
+        (class, destination) per hour / the mean job size; user-driven access requests follow
+        the monthly active users of each step.
         """
         sc = self.scenario
         if not sc.gateway.enabled:
@@ -318,6 +319,7 @@ class World:
             rng=component_rng(self.seed_seq, "gateway"),
             transfer_policy=sc.policy.transfer,
             transfer_jobs_per_hour=rates,
+            mau=(self.grid.edges_s, self.demand.mau.sum(axis=1)),
             record="tally",  # a few bytes per request; the table goes to gateway_requests if given
             requests=self.gateway_requests,
         )

@@ -129,27 +129,28 @@ def _working_share(start_hour: float, end_hour: float, weekdays_only: bool) -> f
     return hours * (5 if weekdays_only else 7) / 168.0
 
 
-def gateway_requests_per_hour(config: GatewayConfig, export_jobs_per_hour: float = 0.0) -> float:
+def gateway_requests_per_hour(config: GatewayConfig, export_jobs_per_hour: float = 0.0, mau: float = 0.0) -> float:
     """Mean gateway requests per hour over a week, resubmissions included.
 
     Args:
         config: the gateway configuration.
         export_jobs_per_hour: transfer jobs per hour implied by the world's exports (replaces the
             configured flows when > 0, as the world does).
+        mau: monthly active users, for the user-driven causes.
     """
     if not config.enabled:
         return 0.0
     if config.access_requests_per_hour is not None:
         access = config.access_requests_per_hour
     else:
-        access = sum(r.rate_per_hour() * _working_share(r.start_hour, r.end_hour, r.weekdays_only) for r in config.regions)
+        access = config.employee_requests_per_week() / 168.0 + config.user_driven_requests_per_day(mau) / 24.0
     q = (1.0 - config.approve_probability) * config.resubmit_share
     resubmissions = sum(q**k for k in range(config.max_resubmissions + 1))
     flows = sum(f.jobs_per_hour for f in config.transfers.flows)
     return access * resubmissions + max(flows, export_jobs_per_hour)
 
 
-def gateway_backlog_share(config: GatewayConfig, export_jobs_per_hour: float = 0.0) -> float:
+def gateway_backlog_share(config: GatewayConfig, export_jobs_per_hour: float = 0.0, mau: float = 0.0) -> float:
     """Share of gateway requests that end up waiting in a queue that never drains (0 when every stage keeps up).
 
     Each stage's mean capacity per hour (servers x 3600 / mean service time; reviewers averaged
@@ -163,6 +164,7 @@ def gateway_backlog_share(config: GatewayConfig, export_jobs_per_hour: float = 0
     else:
         shares = [(r.rate_per_hour() * _working_share(r.start_hour, r.end_hour, r.weekdays_only),
                    r.restricted_share if r.in_eea else 1.0) for r in config.regions]
+        shares += [(c.requests_per_day(mau) / 24.0, c.review_share) for c in config.user_driven]
         access = sum(rate for rate, _ in shares)
         reviewed = sum(rate * share for rate, share in shares)
     flows = sum(f.jobs_per_hour for f in config.transfers.flows)
@@ -183,12 +185,16 @@ def gateway_backlog_share(config: GatewayConfig, export_jobs_per_hour: float = 0
     return min(1.0, queued / total)
 
 
-def _export_jobs_per_hour(scenario: Scenario) -> float:
-    """Transfer jobs per hour the exports imply, at the end-of-horizon user count."""
+def _mau_end(scenario: Scenario) -> float:
+    """Monthly active users at the end of the horizon (or at the start, if fewer)."""
     pop = scenario.population
     years = scenario.time.horizon_days / 365.25
-    mau_end = pop.mau * max(1.0, (1.0 + pop.growth_per_year) ** years)
-    dau = mau_end * pop.daily_active_ratio
+    return pop.mau * max(1.0, (1.0 + pop.growth_per_year) ** years)
+
+
+def _export_jobs_per_hour(scenario: Scenario) -> float:
+    """Transfer jobs per hour the exports imply, at the end-of-horizon user count."""
+    dau = _mau_end(scenario) * scenario.population.daily_active_ratio
     gb_per_hour = sum(dc.write_gb_per_dau_per_day * dc.export_share for dc in scenario.data_classes.values()) * dau / 24.0
     return gb_per_hour / scenario.gateway.transfers.size_gb.mean
 
@@ -219,8 +225,8 @@ def estimate_run(scenario: Scenario, runs: int = 1, *, horizon_days: float | Non
     steps = math.ceil(days * 1440.0 / scenario.time.step_minutes)
     cells = float(steps) * len(scenario.population.countries) * len(scenario.data_classes) * len(scenario.world_sites)
     exports = _export_jobs_per_hour(scenario)
-    requests = gateway_requests_per_hour(scenario.gateway, exports) * days * 24.0
-    queued = gateway_backlog_share(scenario.gateway, exports) * requests
+    requests = gateway_requests_per_hour(scenario.gateway, exports, _mau_end(scenario)) * days * 24.0
+    queued = gateway_backlog_share(scenario.gateway, exports, _mau_end(scenario)) * requests
     changes = _state_changes(scenario) * days / scenario.time.horizon_days
     per_change = S_PER_STATE_CHANGE_OPTIMISER if scenario.policy.placement in _OPTIMISERS else S_PER_STATE_CHANGE
     memory = (BASE_BYTES + BYTES_PER_CELL * cells + BYTES_PER_REQUEST * requests + BYTES_PER_QUEUED_REQUEST * queued
@@ -229,16 +235,17 @@ def estimate_run(scenario: Scenario, runs: int = 1, *, horizon_days: float | Non
     return RunEstimate(runs, cells, requests, changes, memory, S_START + runs * one_run)
 
 
-def estimate_gateway(config: GatewayConfig, horizon_s: float, runs: int = 1) -> RunEstimate:
+def estimate_gateway(config: GatewayConfig, horizon_s: float, runs: int = 1, mau: float = 0.0) -> RunEstimate:
     """Estimate memory and time of ``runs`` gateway-only simulations (e.g. staffing trials).
 
     Args:
         config: the gateway configuration.
         horizon_s: simulated seconds of each run.
         runs: how many runs (one at a time; nothing is kept between them).
+        mau: monthly active users, for the user-driven causes.
     """
-    requests = gateway_requests_per_hour(config) * horizon_s / 3600.0
-    queued = gateway_backlog_share(config) * requests
+    requests = gateway_requests_per_hour(config, mau=mau) * horizon_s / 3600.0
+    queued = gateway_backlog_share(config, mau=mau) * requests
     outages = 2.0 * horizon_s / 3600.0 / (config.outage_mtbf_h + config.outage_mttr_h) if config.outage_mtbf_h else 0.0
     memory = BASE_BYTES + BYTES_PER_REQUEST * requests + BYTES_PER_QUEUED_REQUEST * queued
     one_run = S_PER_RUN + requests / REQUESTS_PER_S + queued / QUEUED_REQUESTS_PER_S + outages * 1e-5

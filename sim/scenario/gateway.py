@@ -5,7 +5,10 @@ for a number, no ``true`` for a count; every float finite; counts and rates boun
 physically meaningful, e.g. at most 100 000 reviewers a shift). Rates are per hour,
 times in the unit their names give (``_s``, ``_h``, ``_minutes``), volumes in GB, costs in EUR
 per year. Defaults that no public source gives are labelled "assumption" in their description.
-This module only describes the gateway: the simulation (including drawing from a
+The organisation (requester regions, user-driven causes, shifts, the third-party monitor and its
+contract) has no default: it is scenario data (TikTok's is in ``scenarios/clover.toml``), so a
+gateway without one has no access requests and costs no reviewers; how the number of requests
+follows from it is in ``docs/gateway_demand.md``. This module only describes the gateway: the simulation (including drawing from a
 :class:`Distribution`) is in :mod:`sim.model.gateway` and the costs derived from these inputs in
 :mod:`sim.results.costs`, so loading a scenario does not load the compiled kernels.
 """
@@ -41,6 +44,7 @@ __all__ = [
     "ThirdPartyConfig",
     "TransferConfig",
     "TransferFlow",
+    "UserDrivenCause",
 ]
 
 #: Kinds of :class:`Distribution`.
@@ -139,7 +143,13 @@ class Distribution(_Model):
 
 
 class RequesterRegion(_Model):
-    """Employees in one region who request access to European user data."""
+    """Employees in one region who request access to European user data.
+
+    Their requests arrive during the region's working hours: ``head_count x
+    requests_per_person_hour`` per working hour, i.e. ``head_count x requests_per_person_hour x
+    working hours`` per working day (:meth:`requests_per_working_day`); they do not change with
+    the number of users (those requests are :class:`UserDrivenCause`).
+    """
 
     name: str
     in_eea: bool = Field(False, description="requests from inside the EEA are reviewed only if restricted")
@@ -159,6 +169,41 @@ class RequesterRegion(_Model):
         if self.requests_per_hour is not None:
             return self.requests_per_hour
         return self.head_count * self.requests_per_person_hour
+
+    def working_hours(self) -> float:
+        """Length of one working day in hours (end <= start: crosses midnight; equal: 24 h)."""
+        length = (self.end_hour - self.start_hour) % 24.0
+        return 24.0 if length == 0.0 else length
+
+    def working_hours_per_week(self) -> float:
+        """Working hours in a week (five or seven working days)."""
+        return self.working_hours() * (5 if self.weekdays_only else 7)
+
+    def requests_per_working_day(self) -> float:
+        """Requests of the whole region per working day: rate per hour x working hours."""
+        return self.rate_per_hour() * self.working_hours()
+
+
+class UserDrivenCause(_Model):
+    """Access requests caused by users, not by the organisation's own work: they scale with users.
+
+    E.g. user-support tickets that need a look at the account, user-rights requests (GDPR access,
+    erasure, portability) handled by a person, law-enforcement requests, incidents. The rate is
+    per million monthly active users per calendar day, at the simulated user count of each step;
+    the requests arrive in the working hours of the region whose employees handle them
+    (``handled_by``) or around the clock, at the rate that gives that daily mean over a week.
+    """
+
+    name: str = Field(min_length=1, max_length=100, description="the cause (a label of its own in the records)")
+    requests_per_million_mau_per_day: NonNegFloat = Field(
+        le=1e7, description="access requests per million monthly active users per calendar day")
+    handled_by: str | None = Field(
+        None, description="requester region whose working hours they arrive in; None: around the clock")
+    review_share: Share = Field(1.0, description="share that needs human review")
+
+    def requests_per_day(self, mau: float) -> float:
+        """Expected requests per calendar day at ``mau`` monthly active users."""
+        return self.requests_per_million_mau_per_day * mau / 1e6
 
 
 class PriorityClass(_Model):
@@ -199,8 +244,8 @@ class Shift(_Model):
 class ThirdPartyConfig(_Model):
     """Independent third-party monitoring (e.g. NCC Group in Project Clover)."""
 
-    enabled: bool = Field(True, description="the extra review stage exists")
-    staff: NonNegInt = Field(6, le=100_000, description="parallel third-party reviewers, 24x7 (assumption)")
+    enabled: bool = Field(False, description="the extra review stage exists (a scenario's organisation)")
+    staff: NonNegInt = Field(0, le=100_000, description="parallel third-party reviewers, 24x7 (scenario data)")
     access_share: Share = Field(0.05, description="share of human-reviewed access requests sampled (assumption)")
     transfer_share: Share = Field(0.02, description="share of inspected transfers sampled (assumption)")
     review_minutes: Distribution = Field(
@@ -262,29 +307,6 @@ class TransferConfig(_Model):
         return self.pseudonymisation_factor.get(data_class, self.default_pseudonymisation_factor)
 
 
-def _default_regions() -> list[RequesterRegion]:
-    return [
-        RequesterRegion(name="EEA", in_eea=True, head_count=5000, requests_per_person_hour=0.4,
-                        utc_offset_h=1.0, restricted_share=0.05),
-        RequesterRegion(name="US", head_count=8000, requests_per_person_hour=0.05,
-                        utc_offset_h=-5.0, restricted_share=0.2),
-        RequesterRegion(name="SG", head_count=1500, requests_per_person_hour=0.05,
-                        utc_offset_h=8.0, restricted_share=0.2),
-        RequesterRegion(name="CN", head_count=500, requests_per_person_hour=0.02,
-                        utc_offset_h=8.0, restricted_share=0.2),
-    ]
-
-
-def _default_shifts() -> list[Shift]:
-    weekdays = [0, 1, 2, 3, 4]
-    return [
-        Shift(name="on_call", reviewers=2, start_hour=0.0, end_hour=24.0),
-        Shift(name="apac", reviewers=10, start_hour=0.0, end_hour=8.0, days=weekdays),
-        Shift(name="emea", reviewers=12, start_hour=8.0, end_hour=14.0, days=weekdays),
-        Shift(name="americas", reviewers=55, start_hour=14.0, end_hour=22.0, days=weekdays),
-    ]
-
-
 def _default_classes() -> list[PriorityClass]:
     return [
         PriorityClass(name="incident", share=0.05, sla_s=3600.0),
@@ -300,8 +322,12 @@ class GatewayConfig(_Model):
 
     enabled: bool = Field(True, description="false: no gateway at all (same as the open policy)")
     # --- access requests
-    regions: list[RequesterRegion] = Field(default_factory=_default_regions,
-                                           description="requester regions (assumption)")
+    regions: list[RequesterRegion] = Field(
+        default_factory=list, max_length=10_000,
+        description="requester regions: employees, working hours, time zones (scenario data; none: no employee requests)")
+    user_driven: list[UserDrivenCause] = Field(
+        default_factory=list, max_length=10_000,
+        description="access requests that scale with the users, per cause (scenario data; none: no such requests)")
     access_requests_per_hour: NonNegFloat | None = Field(
         None, le=1e7, description="if set: one 24x7 Poisson stream of requests that all need review, "
         "replacing the regional rates (textbook mode)")
@@ -318,8 +344,10 @@ class GatewayConfig(_Model):
     # --- human review
     staffing: Literal["shifts", "24x7"] = Field(
         "shifts", description="24x7: one round-the-clock shift of `reviewers` (or the largest shift)")
-    shifts: list[Shift] = Field(default_factory=_default_shifts, description="reviewer shifts (assumption)")
-    reviewers: NonNegInt | None = Field(None, le=100_000, description="if set: reviewers on every shift")
+    shifts: list[Shift] = Field(default_factory=list, max_length=10_000,
+                                description="reviewer shifts (scenario data; none: no reviewer)")
+    reviewers: NonNegInt | None = Field(
+        None, le=100_000, description="if set: reviewers on every shift (no shifts: one 24x7 shift of them)")
     review_minutes_mean: PosFloat = Field(6.0, le=1e6, description="mean review time in minutes (assumption)")
     review_distribution: str = Field("lognormal", description="exponential, lognormal, deterministic or empirical")
     review_cv: NonNegFloat = Field(1.0, le=100, description="coefficient of variation of the review time (lognormal)")
@@ -347,7 +375,7 @@ class GatewayConfig(_Model):
     reviewer_cost_eur_per_year: NonNegFloat = Field(
         95_000.0, le=1e8, description="loaded cost of one reviewer FTE (assumption)")
     oversight_eur_per_year: NonNegFloat = Field(
-        10_000_000.0, le=1e12, description="third-party oversight contract (assumption)")
+        0.0, le=1e12, description="third-party oversight contract, paid while third_party is enabled (scenario data)")
     node_cost_eur_per_year: NonNegFloat = Field(
         60_000.0, le=1e9, description="one inspection node incl. licences and operations (assumption)")
 
@@ -381,6 +409,7 @@ class GatewayConfig(_Model):
 
     @model_validator(mode="after")
     def _consistent(self) -> GatewayConfig:
+        self._check_names()
         if self.review_distribution == "empirical":
             if not self.review_minutes_values:
                 raise ValueError("review_distribution = 'empirical' needs review_minutes_values")
@@ -412,19 +441,54 @@ class GatewayConfig(_Model):
             )
         return self
 
+    def _check_names(self) -> None:
+        """Region and cause names are unique labels; a cause is handled by a region that exists."""
+        regions = [r.name for r in self.regions]
+        causes = [c.name for c in self.user_driven]
+        for what, names in (("gateway.regions", regions), ("gateway.user_driven", causes)):
+            twice = sorted({n for n in names if names.count(n) > 1})
+            if twice:
+                raise ValueError(f"{what}: names must be unique, {twice} appear more than once")
+        both = sorted(set(regions) & set(causes))
+        if both:
+            raise ValueError(f"gateway.user_driven: {both} is also a region name; give the cause a name of its own")
+        for i, cause in enumerate(self.user_driven):
+            if cause.handled_by is not None and cause.handled_by not in regions:
+                raise ValueError(
+                    f"gateway.user_driven.{i}.handled_by: no requester region is named {cause.handled_by!r} "
+                    f"(regions: {regions or 'none'}); name one of gateway.regions or leave it out (around the clock)"
+                )
+
+    def region(self, name: str) -> RequesterRegion:
+        """The requester region of that name."""
+        return next(r for r in self.regions if r.name == name)
+
     def _access_rate(self) -> float:
         if self.access_requests_per_hour is not None:
             return self.access_requests_per_hour
-        return sum(r.rate_per_hour() for r in self.regions)
+        return sum(r.rate_per_hour() for r in self.regions) + sum(
+            c.requests_per_million_mau_per_day for c in self.user_driven)
 
     def _review_needed(self) -> bool:
         if self.access_requests_per_hour is not None:
             return self.access_requests_per_hour > 0
-        return any(r.rate_per_hour() > 0 and (not r.in_eea or r.restricted_share > 0) for r in self.regions)
+        return any(r.rate_per_hour() > 0 and (not r.in_eea or r.restricted_share > 0) for r in self.regions) or any(
+            c.requests_per_million_mau_per_day > 0 and c.review_share > 0 for c in self.user_driven)
+
+    def employee_requests_per_week(self) -> float:
+        """Access requests per week from the organisation: sum of regions' rate x working hours a week."""
+        return sum(r.rate_per_hour() * r.working_hours_per_week() for r in self.regions)
+
+    def user_driven_requests_per_day(self, mau: float) -> float:
+        """Access requests per calendar day that the users cause, at ``mau`` monthly active users."""
+        return sum(c.requests_per_day(mau) for c in self.user_driven)
 
     def effective_shifts(self) -> list[Shift]:
-        """The shifts actually staffed, after ``staffing`` and ``reviewers`` overrides."""
-        if self.staffing == "24x7":
+        """The shifts actually staffed, after ``staffing`` and ``reviewers`` overrides.
+
+        ``reviewers`` without any shift is one round-the-clock shift of that many reviewers.
+        """
+        if self.staffing == "24x7" or (not self.shifts and self.reviewers is not None):
             count = self.reviewers if self.reviewers is not None else max(
                 (s.reviewers for s in self.shifts), default=0)
             return [Shift(name="24x7", reviewers=count, start_hour=0.0, end_hour=24.0)]

@@ -247,9 +247,9 @@ def _numbered(value: Any) -> bool:
 def _with_default_lists(data: dict[str, Any], model: type[BaseModel], file: str, where: str) -> dict[str, Any]:
     """``data`` with numbered items applied to the model's default list where no file gives the list.
 
-    ``--set gateway.regions.0.head_count=7`` (or ``[gateway.regions.0]`` in a file) patches the
-    first of the default requester regions when the scenario's files give none. Tables along the
-    way are copied, never changed in place.
+    ``--set gateway.priority_classes.0.share=0.1`` (or ``[gateway.priority_classes.0]`` in a file)
+    patches the first of the default priority classes when the scenario's files give none. Tables
+    along the way are copied, never changed in place.
     """
     out = dict(data)
     for name, field in model.model_fields.items():

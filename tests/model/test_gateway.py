@@ -14,6 +14,7 @@ from sim.model.gateway import GatewayConfig, simulate_gateway, staff_for_target
 from sim.reference.units import YEAR_S
 from sim.results.costs import gateway_nodes_eur_per_year, gateway_reviewer_eur_per_year
 from sim.results.gateway import gateway_kpis, gateway_requests_frame, reviewer_utilisation_by_hour
+from tests.conftest import CLOVER_MAU, clover_gateway
 
 START = dt.datetime(2024, 3, 4, tzinfo=dt.timezone.utc)  # a Monday
 DAY = 86400.0
@@ -25,7 +26,9 @@ KPI_KEYS = {
 
 
 def run(config: GatewayConfig | None = None, *, days: float = 3.0, seed: int = 1, **kwargs: object) -> gw.GatewayRun:
-    return simulate_gateway(config or GatewayConfig(warmup_s=0.0), start_utc=START, horizon_s=days * DAY,
+    """The Clover organisation's gateway (or ``config``) at Clover's users."""
+    kwargs.setdefault("mau", CLOVER_MAU)
+    return simulate_gateway(config or clover_gateway(warmup_s=0.0), start_utc=START, horizon_s=days * DAY,
                             rng=np.random.default_rng(seed), **kwargs)
 
 
@@ -46,9 +49,13 @@ def test_defaults_are_valid_and_round_trip() -> None:
     config = GatewayConfig()
     again = GatewayConfig.model_validate(config.model_dump())
     assert again == config
-    assert {r.name for r in config.regions} >= {"EEA", "US", "CN", "SG"}
     assert config.sla_s == 14400.0
     assert config.reviewers is None and config.access_requests_per_hour is None
+    # no company's organisation in the code: no requesters, no reviewers, no monitor, no contract
+    assert config.regions == [] and config.user_driven == [] and config.shifts == []
+    assert config.reviewer_fte() == 0 and config.oversight_eur_per_year == 0 and not config.third_party.enabled
+    clover = clover_gateway()
+    assert {r.name for r in clover.regions} >= {"EEA", "US", "CN", "SG"} and clover.third_party.enabled
 
 
 def test_textbook_overrides_like_the_cli() -> None:
@@ -71,7 +78,8 @@ def test_reviewer_fte_formula_and_costs() -> None:
     assert gateway_reviewer_eur_per_year(config) == pytest.approx(12.8 * config.reviewer_cost_eur_per_year)
     assert gateway_nodes_eur_per_year(config) == config.transfers.nodes * config.node_cost_eur_per_year
     assert GatewayConfig(staffing="24x7", reviewers=1).reviewer_fte() == pytest.approx(4.2)
-    assert config.oversight_eur_per_year > 0
+    assert config.oversight_eur_per_year == 0  # a contract is the scenario's, never a default
+    assert clover_gateway().reviewer_fte() == pytest.approx(82.4)
 
 
 @pytest.mark.parametrize(
@@ -98,14 +106,18 @@ def test_reviewer_fte_formula_and_costs() -> None:
         ({"shifts": [{"name": "x", "reviewers": 1, "start_hour": 0, "end_hour": 8, "days": [7]}]}, ["weekday"]),
         ({"transfers": {"nodes": 0}}, ["transfers.nodes is 0"]),
         ({"transfers": {"inspection_gb_per_s": 0}}, ["inspection_gb_per_s", "> 0"]),
-        ({"third_party": {"staff": 0}}, ["third_party", "no staff"]),
+        ({"third_party": {"enabled": True, "staff": 0}}, ["third_party", "no staff"]),
+        ({"user_driven": [{"name": "x", "requests_per_million_mau_per_day": 1, "handled_by": "Mars"}]},
+         ["user_driven.0.handled_by", "'Mars'"]),
+        ({"user_driven": [{"name": "EEA", "requests_per_million_mau_per_day": 1}]}, ["also a region name"]),
+        ({"user_driven": [{"name": "x", "requests_per_million_mau_per_day": -1}]}, ["must not be negative"]),
         ({"auto_check_servers": 0}, ["auto_check_servers is 0"]),
         ({"reviewrs": 3}, ["reviewrs", "Extra inputs"]),
     ],
 )
 def test_bad_configuration_is_a_clear_validation_error(data: dict, words: list[str]) -> None:
     with pytest.raises(ValidationError) as info:
-        GatewayConfig.model_validate(data)
+        GatewayConfig.model_validate({**clover_gateway().model_dump(), **data})
     text = str(info.value)
     for word in words:
         assert word in text, text
@@ -117,8 +129,10 @@ def test_bad_call_arguments() -> None:
     with pytest.raises(ValueError, match="unknown method"):
         run(method="magic")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="longer than gateway.warmup_s"):
-        simulate_gateway(GatewayConfig(warmup_s=DAY), start_utc=START, horizon_s=DAY,
-                         rng=np.random.default_rng(0))
+        simulate_gateway(clover_gateway(warmup_s=DAY), start_utc=START, horizon_s=DAY,
+                         rng=np.random.default_rng(0), mau=CLOVER_MAU)
+    with pytest.raises(ValueError, match="give mau"):
+        simulate_gateway(clover_gateway(warmup_s=0.0), start_utc=START, horizon_s=DAY, rng=np.random.default_rng(0))
     with pytest.raises(ValueError, match="transfer_jobs_per_hour"):
         run(transfer_jobs_per_hour={("a", "US"): -1.0})
 
@@ -149,14 +163,16 @@ def test_run_shape_kpis_and_frame() -> None:
     assert list(frame.columns) == ["arrival_s", "kind", "class", "region", "wait_s", "service_s", "outcome",
                                    "size_gb", "crossed_gb", "destination", "data_class"]
     assert set(frame["kind"].dropna()) == {"access", "transfer"}
-    assert set(frame["region"].dropna()) == {"EEA", "US", "SG", "CN"}
+    # requester regions, then the user-driven causes, each a label of its own
+    assert set(frame["region"].dropna()) == {"EEA", "US", "SG", "CN", "user_support", "user_rights", "law_enforcement",
+                                             "incidents"}
     assert frame.loc[frame["kind"] == "transfer", "region"].isna().all()
     util = reviewer_utilisation_by_hour(result)
     assert list(util.columns[:2]) == ["hour", "utilisation"] and len(util) == 24
 
 
 def test_resubmissions_link_to_denied_originals() -> None:
-    config = GatewayConfig(warmup_s=0.0, approve_probability=0.5, resubmit_share=1.0, max_resubmissions=1,
+    config = clover_gateway(warmup_s=0.0, approve_probability=0.5, resubmit_share=1.0, max_resubmissions=1,
                            resubmit_delay_h={"kind": "deterministic", "mean": 1.0})
     result = run(config)
     children = np.flatnonzero((result.parent >= 0) & result.simulated)
@@ -180,12 +196,16 @@ def test_working_hours_and_weekends() -> None:
     assert set(hours_utc[us]) <= set(range(14, 22))  # 09-17 at UTC-5
     sg = (frame["region"] == "SG") & originals
     assert set(hours_utc[sg]) <= set(range(1, 9))  # 09-17 at UTC+8
-    assert set(weekday[(frame["kind"] == "access") & originals]) <= {0, 1, 2, 3, 4}
+    around_the_clock = frame["region"] == "incidents"  # the one user-driven cause no region handles
+    assert set(weekday[(frame["kind"] == "access") & originals & ~around_the_clock]) <= {0, 1, 2, 3, 4}
+    assert set(weekday[around_the_clock & originals]) == set(range(7))
+    support = (frame["region"] == "user_support") & originals  # handled by the EEA, 09-17 at UTC+1
+    assert support.sum() > 0 and set(hours_utc[support]) <= set(range(8, 16))
     assert set(weekday[frame["kind"] == "transfer"]) == set(range(7))
 
 
 def test_shift_capacity_by_hour() -> None:
-    config = GatewayConfig(warmup_s=0.0, shifts=[
+    config = clover_gateway(warmup_s=0.0, shifts=[
         {"name": "day", "reviewers": 30, "start_hour": 9, "end_hour": 17, "utc_offset_h": 1},
         {"name": "night", "reviewers": 3, "start_hour": 17, "end_hour": 9, "utc_offset_h": 1},
     ])
@@ -213,7 +233,7 @@ def test_policies() -> None:
     transfers = open_.kind == gw.TRANSFER
     assert np.array_equal(open_.crossed_gb[transfers], open_.size_gb[transfers])  # nothing pseudonymised
     # strict: protected personal data never leaves, and waits no time being blocked
-    protected = gw.GatewayConfig().transfers.protected_classes
+    protected = clover_gateway().transfers.protected_classes
     codes = [strict.data_class_names.index(c) for c in protected if c in strict.data_class_names]
     blocked = np.isin(strict.data_class, codes) & (strict.kind == gw.TRANSFER)
     assert blocked.sum() > 0
@@ -224,9 +244,9 @@ def test_policies() -> None:
     t = gate.kind == gw.TRANSFER
     assert set(np.unique(gate.outcome[t])) == {gw.APPROVED, gw.BLOCKED}
     assert np.allclose(gate.crossed_gb[t], gate.size_gb[t] * np.array(
-        [GatewayConfig().transfers.factor(c) for c in gate.data_class_names])[gate.data_class[t]])
+        [clover_gateway().transfers.factor(c) for c in gate.data_class_names])[gate.data_class[t]])
     # disabled gateway == open
-    off = run(GatewayConfig(warmup_s=0.0, enabled=False), **kwargs)
+    off = run(clover_gateway(warmup_s=0.0, enabled=False), **kwargs)
     assert gateway_kpis(off) == k_open
     for outcome in (gw.APPROVED, gw.BLOCKED):
         assert transfer_tb_per_year(off, outcome) == transfer_tb_per_year(open_, outcome)
@@ -249,7 +269,7 @@ def test_transfer_rates_can_be_driven_by_the_caller() -> None:
 
 def test_outage_stops_new_work_but_loses_nothing() -> None:
     window = (10 * 3600.0, 16 * 3600.0)
-    config = GatewayConfig(warmup_s=0.0, outage_windows_s=[window])
+    config = clover_gateway(warmup_s=0.0, outage_windows_s=[window])
     result = run(config, days=2)
     base = run(days=2)
     # the same original requests, all completed
@@ -263,7 +283,7 @@ def test_outage_stops_new_work_but_loses_nothing() -> None:
 
 
 def test_random_outages_are_drawn_from_the_rng() -> None:
-    config = GatewayConfig(warmup_s=0.0, outage_mtbf_h=24.0, outage_mttr_h=3.0)
+    config = clover_gateway(warmup_s=0.0, outage_mtbf_h=24.0, outage_mttr_h=3.0)
     a, b = run(config, days=10, seed=3), run(config, days=10, seed=3)
     assert np.array_equal(a.wait_s, b.wait_s, equal_nan=True)
     assert gateway_kpis(a)["gateway_wait_s_mean"] > gateway_kpis(run(days=10, seed=3))["gateway_wait_s_mean"]
@@ -281,7 +301,7 @@ def test_unstable_queue_is_reported() -> None:
 
 
 def test_sla_breach_share_uses_class_sla() -> None:
-    config = GatewayConfig(warmup_s=0.0, sla_s=600.0, priority_classes=[
+    config = clover_gateway(warmup_s=0.0, sla_s=600.0, priority_classes=[
         {"name": "incident", "share": 0.1, "sla_s": 60.0}, {"name": "routine", "share": 0.9}])
     result = run(config)
     access = (result.kind == gw.ACCESS) & result.simulated
@@ -290,7 +310,7 @@ def test_sla_breach_share_uses_class_sla() -> None:
 
 
 def test_warmup_excludes_early_requests_and_scales_to_a_year() -> None:
-    result = run(GatewayConfig(warmup_s=DAY), days=3)
+    result = run(clover_gateway(warmup_s=DAY), days=3)
     counted = result.arrival_s >= DAY
     # a year is sim.reference.units.YEAR_S = 365.25 days; two days are counted
     assert gateway_kpis(result)["gateway_requests_per_year"] == pytest.approx(counted.sum() * 365.25 / 2)
@@ -300,11 +320,11 @@ def test_warmup_excludes_early_requests_and_scales_to_a_year() -> None:
 
 
 def test_staff_for_target() -> None:
-    config = GatewayConfig(warmup_s=0.0, third_party={"enabled": False}, shifts=[
+    config = clover_gateway(warmup_s=0.0, third_party={"enabled": False}, shifts=[
         {"name": "early", "reviewers": 1, "start_hour": 0, "end_hour": 12},
         {"name": "late", "reviewers": 1, "start_hour": 12, "end_hour": 24},
     ])
-    table = staff_for_target(config, p95_wait_s=1800.0, start_utc=START, horizon_s=5 * DAY, seed=7)
+    table = staff_for_target(config, p95_wait_s=1800.0, start_utc=START, horizon_s=5 * DAY, seed=7, mau=CLOVER_MAU)
     assert list(table.columns) == ["shift", "reviewers", "erlang_c_reviewers", "p95_wait_s", "utilisation"]
     assert list(table["shift"]) == ["early", "late"]
     assert (table["p95_wait_s"] <= 1800.0).all()

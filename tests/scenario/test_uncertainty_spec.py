@@ -199,6 +199,10 @@ NO_RANGE = {
     "sites.virginia.colocation_basis": "a billing rule, not a number",
     "sites.singapore.colocation_basis": "idem",
     "population.variability.events.0.start": "a date",
+    "gateway.review_distribution": "a distribution's name, not a number",
+    "gateway.third_party.review_minutes": "a distribution: its mean and cv have ranges",
+    **{f"gateway.shifts.{i}.{end}": "a rota: the shifts tile the day together, one boundary cannot move alone"
+       for i in range(4) for end in ("start_hour", "end_hour")},
 }
 
 

@@ -26,16 +26,23 @@ from sim.model.gateway.routing import plan
 from sim.model.gateway.run import queue_inputs
 from sim.model.gateway.streams import draw_streams
 from sim.results.gateway import gateway_kpis
+from tests.conftest import clover_gateway
 
 START = dt.datetime(2024, 3, 4, 6, 30, tzinfo=dt.timezone.utc)  # a Monday
 DAY = 86400.0
 
 
+#: Users over the runs, hour by hour (growing, so that the user-driven rates change at every step).
+MAU_PATH = (np.arange(0.0, 3 * DAY + 1.0, 3600.0), 150e6 * (1.0 + 0.01 * np.arange(72)))
+
+
 def small_defaults(**overrides: object) -> GatewayConfig:
-    """The default gateway scaled down ~20x so that SimPy stays fast."""
-    data = GatewayConfig().model_dump()
+    """Clover's gateway organisation scaled down ~20x so that SimPy stays fast."""
+    data = clover_gateway().model_dump()
     for region in data["regions"]:
         region["head_count"] = max(1, region["head_count"] // 20)
+    for cause in data["user_driven"]:
+        cause["requests_per_million_mau_per_day"] /= 20
     for shift in data["shifts"]:
         shift["reviewers"] = max(1, shift["reviewers"] // 15)
     data["transfers"]["flows"] = [dict(f, jobs_per_hour=f["jobs_per_hour"] / 4) for f in data["transfers"]["flows"]]
@@ -50,6 +57,7 @@ def small_defaults(**overrides: object) -> GatewayConfig:
 
 def run_both(config: GatewayConfig, seed: int, horizon_s: float, chunk_rows: int = 1 << 15,
              **kwargs: object) -> tuple[gw.GatewayRun, gw.GatewayRun]:
+    kwargs.setdefault("mau", MAU_PATH)
     fast = simulate_gateway(config, start_utc=START, horizon_s=horizon_s,
                             rng=np.random.default_rng(seed), method="fast", chunk_rows=chunk_rows, **kwargs)
     ref = simulate_gateway(config, start_utc=START, horizon_s=horizon_s,
@@ -196,7 +204,7 @@ def test_kernel_equals_its_plain_python_twin() -> None:
     config = small_defaults(approve_probability=0.5, resubmit_share=0.8,
                             resubmit_delay_h={"kind": "exponential", "mean": 1.0},
                             outage_windows_s=[(7200.0, 9000.0)])
-    streams = draw_streams(config, START, DAY, np.random.default_rng(3), None)
+    streams = draw_streams(config, START, DAY, np.random.default_rng(3), None, MAU_PATH)
     routes = plan(streams, config, "gateway")
     inp = queue_inputs(config, streams, routes, DAY, week_offset_s(START))
     compiled = run_fast(inp, chunk_rows=100)
@@ -237,7 +245,7 @@ def test_helper_kernels_equal_their_twins() -> None:
 def test_compiled_helpers_equal_their_twins() -> None:
     """The per-block tally, the routing and the flag marking, compiled and plain, on one run's rows."""
     config = small_defaults(approve_probability=0.5, resubmit_share=0.8, transfers={"approve_probability": 0.7})
-    streams = draw_streams(config, START, DAY, np.random.default_rng(5), None)
+    streams = draw_streams(config, START, DAY, np.random.default_rng(5), None, MAU_PATH)
     protected = np.array([c == "protected_personal" for c in streams.data_class_names] + [False])
     args = (streams.kind, streams.needs_review, streams.approved, streams.third_party, streams.child, streams.size_gb,
             streams.data_class, streams.factor_by_class, protected, True, True, True)

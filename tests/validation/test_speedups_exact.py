@@ -53,6 +53,8 @@ def scaled_clover():
     data = sc.gateway.model_dump()
     for region in data["regions"]:
         region["head_count"] = max(1, region["head_count"] // 20)
+    for cause in data["user_driven"]:  # they follow the simulated users
+        cause["requests_per_million_mau_per_day"] /= 20
     for shift in data["shifts"]:
         shift["reviewers"] = max(1, shift["reviewers"] // 15)
     data["third_party"]["staff"] = 1
@@ -60,6 +62,7 @@ def scaled_clover():
     data["transfers"]["size_gb"]["mean"] *= 20  # jobs follow the exports: 20x fewer, 20x larger
     data["resubmit_share"] = 0.8  # resubmission chains of several levels
     data["approve_probability"] = 0.6
+    data["sla_s"] = 3600.0  # a tight SLA, so that some requests breach it
     return sc.model_copy(update={"gateway": type(sc.gateway).model_validate(data)})
 
 

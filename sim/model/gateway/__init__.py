@@ -47,6 +47,7 @@ from sim.scenario.gateway import (
     ThirdPartyConfig,
     TransferConfig,
     TransferFlow,
+    UserDrivenCause,
 )
 
 __all__ = [
@@ -74,6 +75,7 @@ __all__ = [
     "ThirdPartyConfig",
     "TransferConfig",
     "TransferFlow",
+    "UserDrivenCause",
     "simulate_gateway",
     "staff_for_target",
 ]

@@ -7,8 +7,9 @@ gateway as an individual request that can wait (times in seconds from the scenar
 volumes in GB, rates per hour in the configuration):
 
 * **Access requests** arrive as Poisson streams, one per requester region, during the
-  region's local working hours (UTC offset, start/end hour, weekdays only or not), or as one
-  24x7 stream (``access_requests_per_hour``). Each passes an automatic policy check
+  region's local working hours (UTC offset, start/end hour, weekdays only or not), one per
+  user-driven cause (its rate per million monthly active users at the users of each step, given
+  as ``mau``), or as one 24x7 stream (``access_requests_per_hour``). Each passes an automatic policy check
   (``auto_check_servers`` parallel servers, FIFO). Requests for restricted data, and all
   requests from outside the EEA, then wait for human review: reviewers work in shifts (a
   time-varying number of servers), priority classes are served non-preemptively (the first
@@ -71,7 +72,7 @@ from sim.model.gateway.calendar import capacity_segments, review_pattern, week_o
 from sim.model.gateway.engines import GATEWAY_STAGES_IN_OUTAGE, QueueInputs, QueueRunner, RowBlock, run_simpy
 from sim.model.gateway.record import EXTRA_FIELDS, Recorder
 from sim.model.gateway.routing import Plan, plan
-from sim.model.gateway.streams import CHUNK_ROWS, Sources, StreamChunks, Streams, draw_streams
+from sim.model.gateway.streams import CHUNK_ROWS, MauPath, Sources, StreamChunks, Streams, draw_streams
 from sim.scenario.gateway import TRANSFER_POLICIES, GatewayConfig
 
 __all__ = ["queue_inputs", "simulate_gateway"]
@@ -89,6 +90,7 @@ def simulate_gateway(
     record: Literal["full", "tally"] = "full",
     requests: RequestSink | None = None,
     chunk_rows: int = CHUNK_ROWS,
+    mau: MauPath | None = None,
 ) -> GatewayRun | GatewayTally:
     """Simulate the gateway's access and transfer requests over one horizon.
 
@@ -112,12 +114,16 @@ def simulate_gateway(
             goes on, e.g. to write the per-request table.
         chunk_rows: original requests drawn and queued at a time by the fast method (results do
             not depend on it).
+        mau: monthly active users over the run, one number or ``(edges_s, users)`` per step
+            (:data:`~sim.model.gateway.streams.MauPath`): drives the user-driven causes, needed
+            when the configuration has one.
 
     Returns:
         The per-request record with its tally (``record="full"``) or the tally.
 
     Raises:
-        ValueError: for an unknown policy, method or record, or a horizon not after the warm-up.
+        ValueError: for an unknown policy, method or record, a horizon not after the warm-up, or
+            user-driven causes without ``mau``.
     """
     if transfer_policy not in TRANSFER_POLICIES:
         raise ValueError(f"unknown transfer policy {transfer_policy!r}; use one of {', '.join(TRANSFER_POLICIES)}")
@@ -139,11 +145,11 @@ def simulate_gateway(
     shift_t, shift_v = review_pattern(config, week_offset)
     staff = np.array([config.auto_check_servers, 0, config.transfers.nodes, config.third_party.staff], dtype=np.int64)
     if method == "simpy":
-        streams = draw_streams(config, start_utc, horizon_s, rng, transfer_jobs_per_hour)
-        sources, outages, drawn = Sources(config, start_utc, horizon_s, transfer_jobs_per_hour), streams.outages, len(streams.arrival)
+        streams = draw_streams(config, start_utc, horizon_s, rng, transfer_jobs_per_hour, mau)
+        sources, outages, drawn = Sources(config, start_utc, horizon_s, transfer_jobs_per_hour, mau), streams.outages, len(streams.arrival)
     else:
         chunks = StreamChunks(config, start_utc, horizon_s, rng, transfer_jobs_per_hour, gateway_on=gateway_on,
-                              chunk_rows=chunk_rows)
+                              chunk_rows=chunk_rows, mau=mau)
         sources, outages, drawn = chunks.sources, chunks.outages, chunks.n + len(chunks.resub.arrival)
     recorder = Recorder(sources, len(config.priority_classes), warmup_s=config.warmup_s, horizon_s=horizon_s,
                         week_offset_s=week_offset, full=record == "full", sink=requests)

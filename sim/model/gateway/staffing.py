@@ -15,7 +15,7 @@ import pandas as pd
 
 from sim.model.gateway.calendar import WEEK_S, shift_week_intervals, weekly_pattern
 from sim.model.gateway.run import simulate_gateway
-from sim.scenario.gateway import GatewayConfig, Shift
+from sim.scenario.gateway import GatewayConfig, RequesterRegion, Shift
 from sim.theory import queueing
 
 __all__ = ["staff_for_target"]
@@ -31,6 +31,7 @@ def staff_for_target(
     transfer_policy: str = "gateway",
     max_reviewers_per_shift: int = 10_000,
     transfer_jobs_per_hour: Mapping[tuple[str, str], float] | None = None,
+    mau: float | None = None,
 ) -> pd.DataFrame:
     """Fewest reviewers per shift whose simulated p95 review wait meets a target.
 
@@ -57,6 +58,7 @@ def staff_for_target(
         transfer_policy: the transfer policy simulated.
         max_reviewers_per_shift: give up above this.
         transfer_jobs_per_hour: optional transfer rate override (see ``simulate_gateway``).
+        mau: monthly active users, for the user-driven causes (see ``simulate_gateway``).
 
     Returns:
         One row per shift: shift, reviewers, erlang_c_reviewers, p95_wait_s, utilisation
@@ -73,7 +75,7 @@ def staff_for_target(
     data.update(staffing="shifts", reviewers=None)
     mean_review_s = config.review_minutes_mean * 60.0
 
-    rate = _review_rate_by_week_hour(config)
+    rate = _review_rate_by_week_hour(config, mau or 0.0)
     need = np.array([queueing.erlang_c_min_servers(lam, mean_review_s, target_wait_s=p95_wait_s)
                      for lam in rate])
     coverage = np.array([_shift_coverage_by_week_hour(s) for s in shifts])
@@ -84,7 +86,7 @@ def staff_for_target(
         trial = GatewayConfig.model_validate(data)
         run = simulate_gateway(trial, start_utc=start_utc, horizon_s=horizon_s,
                                rng=np.random.default_rng(seed), transfer_policy=transfer_policy,
-                               transfer_jobs_per_hour=transfer_jobs_per_hour)
+                               transfer_jobs_per_hour=transfer_jobs_per_hour, mau=mau)
         counted = run.reviewed & (run.arrival_s >= run.warmup_s)
         times, waits = run.arrival_s[counted], run.review_wait_s[counted]
         p95 = np.zeros(len(shifts))
@@ -135,8 +137,11 @@ def staff_for_target(
     })
 
 
-def _review_rate_by_week_hour(config: GatewayConfig) -> np.ndarray:
+def _review_rate_by_week_hour(config: GatewayConfig, mau: float) -> np.ndarray:
     """Expected arrivals per second needing review, per UTC hour of the week (168).
+
+    Regions' requests in their working hours; user-driven causes' at ``mau`` users, in their
+    handling region's working hours (7 x per day / working hours a week) or around the clock.
 
     Includes resubmissions (sum over levels of (deny x resubmit share)^k), placed at the
     hour of the original request (an approximation: their delays move them in time).
@@ -149,15 +154,26 @@ def _review_rate_by_week_hour(config: GatewayConfig) -> np.ndarray:
     else:
         for region in config.regions:
             prob = 1.0 if not region.in_eea else region.restricted_share
-            length_h = (region.end_hour - region.start_hour) % 24.0 or 24.0
-            days = range(5) if region.weekdays_only else range(7)
-            for day in days:
-                start = (day * 86400.0 + (region.start_hour - region.utc_offset_h) * 3600.0) % WEEK_S
-                inside = ((u - start) % WEEK_S) < length_h * 3600.0
-                rate[inside] += region.rate_per_hour() / 3600.0 * prob
+            rate += _working(region, u) * region.rate_per_hour() / 3600.0 * prob
+        for cause in config.user_driven:
+            per_week = 7.0 * cause.requests_per_day(mau) * cause.review_share
+            if cause.handled_by is None:
+                rate += per_week / WEEK_S
+            else:
+                region = config.region(cause.handled_by)
+                rate += _working(region, u) * per_week / (region.working_hours_per_week() * 3600.0)
     q = (1.0 - config.approve_probability) * config.resubmit_share
     rate *= sum(q**k for k in range(config.max_resubmissions + 1))
     return rate.reshape(168, -1).mean(axis=1)
+
+
+def _working(region: RequesterRegion, u: np.ndarray) -> np.ndarray:
+    """Whether the region works at each second ``u`` of the week from Monday 00:00 UTC (0 or 1)."""
+    on = np.zeros_like(u)
+    for day in range(5) if region.weekdays_only else range(7):
+        start = (day * 86400.0 + (region.start_hour - region.utc_offset_h) * 3600.0) % WEEK_S
+        on[((u - start) % WEEK_S) < region.working_hours() * 3600.0] = 1.0
+    return on
 
 
 def _cover_hours(need: np.ndarray, coverage: np.ndarray) -> list[int]:

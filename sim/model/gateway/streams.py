@@ -1,8 +1,11 @@
 """Random streams of the gateway: every arrival, decision and service time of a run, drawn first.
 
 Requests arrive as Poisson streams: access requests per requester region during its local
-working hours (or one 24x7 stream in textbook mode), transfer jobs per (data class,
-destination) around the clock; rates are per hour in the configuration, per second here. Each
+working hours (the organisation: head count x requests per person-hour), access requests per
+user-driven cause (per million monthly active users per day, at the user count of each step, in
+the working hours of the region that handles them or around the clock), or one 24x7 stream in
+textbook mode; transfer jobs per (data class, destination) around the clock. Rates are per hour
+or per day in the configuration, per second here; docs/gateway_demand.md derives them. Each
 row then gets its decisions (needs review, priority class, approved, resubmitted, sampled by the
 third-party monitor) and its service times in seconds (automatic check, review, inspection =
 ``size_gb / inspection_gb_per_s``, third-party review); transfer sizes are in GB. Denied and
@@ -29,11 +32,15 @@ from sim.model.gateway.calendar import epoch_s, merge_windows, region_windows
 from sim.model.gateway.distributions import sample
 from sim.scenario.gateway import Distribution, GatewayConfig
 
-__all__ = ["CHUNK_ROWS", "MIN_TIME_S", "Sources", "StreamChunks", "Streams", "draw_outages", "draw_streams",
-           "poisson_arrivals"]
+__all__ = ["CHUNK_ROWS", "MIN_TIME_S", "MauPath", "Sources", "StreamChunks", "Streams", "draw_outages", "draw_streams",
+           "poisson_arrivals", "user_driven_source"]
 
 #: Every service time and resubmission delay is at least this, s (> 0).
 MIN_TIME_S = 1e-6
+
+#: Monthly active users over the run: one number for the whole run, or ``(edges_s, mau)``, the
+#: users ``mau[i]`` during ``[edges_s[i], edges_s[i + 1])`` in simulation seconds (the world's steps).
+MauPath = float | tuple[np.ndarray, np.ndarray]
 
 
 class Streams:
@@ -111,11 +118,15 @@ class Streams:
 
 
 class Sources:
-    """The Poisson sources of a run: access regions, then transfer flows (no random draw here).
+    """The Poisson sources of a run: access sources, then transfer flows (no random draw here).
+
+    The access sources are the requester regions, then the user-driven causes (each with a
+    region code and label of its own, after the regions'), or the one textbook stream.
 
     Attributes:
         windows: per source, (n, 2) windows [start, end) in which it is active, s.
-        rates: per source, arrivals per second while active.
+        rates: per source, arrivals per second while active: one number, or one per window
+            (user-driven causes, whose rate follows the users step by step).
         kind, region, data_class, destination: per source, the codes its rows get (-1 where
             not applicable).
         review: per source, the probability that a row needs human review.
@@ -124,18 +135,28 @@ class Sources:
     """
 
     def __init__(self, config: GatewayConfig, start_utc: _dt.datetime, horizon_s: float,
-                 transfer_jobs_per_hour: Mapping[tuple[str, str], float] | None) -> None:
+                 transfer_jobs_per_hour: Mapping[tuple[str, str], float] | None,
+                 mau: MauPath | None = None) -> None:
         epoch = epoch_s(start_utc)
+        access_rates: list[float | np.ndarray]
         if config.access_requests_per_hour is not None:
             region_names: tuple[str, ...] = ("all",)
             access_windows = [np.array([[0.0, horizon_s]])]
             access_rates = [config.access_requests_per_hour / 3600.0]
             review_prob = [1.0]
         else:
-            region_names = tuple(r.name for r in config.regions)
+            region_names = tuple(r.name for r in config.regions) + tuple(c.name for c in config.user_driven)
             access_windows = [region_windows(r, epoch, horizon_s) for r in config.regions]
             access_rates = [r.rate_per_hour() / 3600.0 for r in config.regions]
             review_prob = [1.0 if not r.in_eea else r.restricted_share for r in config.regions]
+            for cause in config.user_driven:
+                if mau is None and cause.requests_per_million_mau_per_day > 0:
+                    raise ValueError(
+                        f"user-driven cause {cause.name!r} scales with the users: give mau (monthly active users)")
+                windows, rates = user_driven_source(config, cause.name, epoch, horizon_s, 0.0 if mau is None else mau)
+                access_windows.append(windows)
+                access_rates.append(rates)
+                review_prob.append(cause.review_share)
         if transfer_jobs_per_hour is None:
             flows = [(f.data_class, f.destination, f.jobs_per_hour) for f in config.transfers.flows]
         else:
@@ -161,6 +182,11 @@ class Sources:
         self.data_class_names = data_class_names
         self.destination_names = destination_names
 
+    def expected_counts(self) -> np.ndarray:
+        """Expected arrivals of each source over the run (integral of its rate; no random draw)."""
+        return np.array([float(np.sum((w[:, 1] - w[:, 0]) * np.asarray(r, dtype=np.float64)))
+                         for w, r in zip(self.windows, self.rates)])
+
     def name(self, st: Streams) -> None:
         """Give drawn rows the code labels and pseudonymisation factors of these sources."""
         st.factor_by_class = self.factor_by_class
@@ -170,8 +196,54 @@ class Sources:
         st.destination_names = self.destination_names
 
 
+def user_driven_source(
+    config: GatewayConfig, cause: str, epoch: float, horizon_s: float, mau: MauPath
+) -> tuple[np.ndarray, np.ndarray]:
+    """Windows and rates of one user-driven cause: its daily rate at each step's users.
+
+    The requests per calendar day (``requests_per_million_mau_per_day x users / 1e6``) arrive in
+    the handling region's working windows (or around the clock), at the rate that gives that
+    daily mean over a whole week: ``7 x per day / working hours per week``. Windows are cut at
+    the steps of ``mau`` so that each piece has the users of its step.
+
+    Args:
+        config: the gateway configuration.
+        cause: name of the cause in ``config.user_driven``.
+        epoch: POSIX seconds of simulation time 0.
+        horizon_s: end of the simulated time, s.
+        mau: monthly active users over the run (:data:`MauPath`).
+
+    Returns:
+        ((n, 2) windows [start, end) in s, (n,) arrivals per second in each).
+    """
+    spec = next(c for c in config.user_driven if c.name == cause)
+    if spec.handled_by is None:
+        base, hours_per_week = np.array([[0.0, horizon_s]]), 168.0
+    else:
+        region = config.region(spec.handled_by)
+        base, hours_per_week = region_windows(region, epoch, horizon_s), region.working_hours_per_week()
+    if isinstance(mau, tuple):
+        edges, users = np.asarray(mau[0], dtype=np.float64), np.asarray(mau[1], dtype=np.float64)
+        if len(edges) != len(users) + 1 or len(users) == 0:
+            raise ValueError(f"mau must be (edges_s (T+1,), users (T,)), got {len(edges)} edges and {len(users)} values")
+    else:
+        edges, users = np.array([0.0, horizon_s]), np.array([float(mau)])
+    if not (np.all(np.isfinite(users)) and np.all(users >= 0)):
+        raise ValueError("mau must be finite and >= 0")
+    cuts = np.unique(np.concatenate([base.ravel(), edges, [0.0, horizon_s]]))
+    cuts = cuts[(cuts >= 0.0) & (cuts <= horizon_s)]
+    lo, hi = cuts[:-1], cuts[1:]
+    mids = (lo + hi) / 2.0
+    idx = np.searchsorted(base[:, 0], mids, side="right") - 1 if len(base) else np.full(len(mids), -1)
+    inside = (idx >= 0) & (mids < base[np.maximum(idx, 0), 1]) if len(base) else np.zeros(len(mids), dtype=bool)
+    step = np.clip(np.searchsorted(edges, mids, side="right") - 1, 0, len(users) - 1)
+    per_s = spec.requests_per_million_mau_per_day * users[step] / 1e6 * 7.0 / (hours_per_week * 3600.0)
+    keep = inside & (per_s > 0.0)
+    return np.stack([lo[keep], hi[keep]], axis=1), per_s[keep]
+
+
 def poisson_arrivals(
-    rng: np.random.Generator, windows: list[np.ndarray], rates_per_s: Sequence[float], horizon_s: float
+    rng: np.random.Generator, windows: list[np.ndarray], rates_per_s: Sequence[float | np.ndarray], horizon_s: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """Superposed Poisson arrivals of several sources with piecewise-constant rates.
 
@@ -182,7 +254,7 @@ def poisson_arrivals(
     Args:
         rng: the random stream.
         windows: per source, (n, 2) windows [start, end) in which it is active, s.
-        rates_per_s: per source, arrivals per second while active.
+        rates_per_s: per source, arrivals per second while active (one number, or one per window).
         horizon_s: arrivals fall in [0, horizon_s).
 
     Returns:
@@ -199,7 +271,7 @@ def poisson_arrivals(
 
 
 def _intensity(
-    windows: list[np.ndarray], rates_per_s: Sequence[float], horizon_s: float
+    windows: list[np.ndarray], rates_per_s: Sequence[float | np.ndarray], horizon_s: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The superposed sources as pieces of constant rate (no random draw).
 
@@ -213,11 +285,12 @@ def _intensity(
     mids = (bounds[:-1] + bounds[1:]) / 2.0
     rates = np.zeros((len(mids), len(windows)))
     for s, (w, rate) in enumerate(zip(windows, rates_per_s)):
-        if len(w) == 0 or rate <= 0:
+        r = np.asarray(rate, dtype=np.float64)
+        if len(w) == 0 or (r.ndim == 0 and r <= 0):
             continue
         idx = np.searchsorted(w[:, 0], mids, side="right") - 1
         inside = (idx >= 0) & (mids < w[np.maximum(idx, 0), 1])
-        rates[inside, s] = rate
+        rates[inside, s] = r if r.ndim == 0 else r[idx[inside]]
     total_rate = rates.sum(axis=1)
     cum = np.concatenate([[0.0], np.cumsum(total_rate * np.diff(bounds))])
     cum_p = np.cumsum(rates, axis=1) / np.where(total_rate > 0, total_rate, 1.0)[:, None]
@@ -259,6 +332,7 @@ def draw_streams(
     horizon_s: float,
     rng: np.random.Generator,
     transfer_jobs_per_hour: Mapping[tuple[str, str], float] | None,
+    mau: MauPath | None = None,
 ) -> Streams:
     """Draw every random number of a run, in a fixed order, from spawned child streams.
 
@@ -276,15 +350,16 @@ def draw_streams(
         rng: the parent stream (spawned into four children).
         transfer_jobs_per_hour: transfer job rates per (data class, destination), replacing
             ``config.transfers.flows`` if given.
+        mau: monthly active users over the run (:data:`MauPath`), for the user-driven causes.
 
     Returns:
         The drawn rows.
 
     Raises:
-        ValueError: for a negative or non-finite transfer rate.
+        ValueError: for a negative or non-finite transfer rate, or user-driven causes without ``mau``.
     """
     arrival_rng, row_rng, resub_rng, outage_rng = rng.spawn(4)
-    src = Sources(config, start_utc, horizon_s, transfer_jobs_per_hour)
+    src = Sources(config, start_utc, horizon_s, transfer_jobs_per_hour, mau)
     times, source = poisson_arrivals(arrival_rng, src.windows, src.rates, horizon_s)
     n = len(times)
     src_kind, src_region, src_class, src_dest, src_review = src.kind, src.region, src.data_class, src.destination, src.review
@@ -459,11 +534,12 @@ class StreamChunks:
         *,
         gateway_on: bool = True,
         chunk_rows: int = CHUNK_ROWS,
+        mau: MauPath | None = None,
     ) -> None:
         self.config = config
         self.chunk_rows = int(chunk_rows)
         arrival_rng, row_rng, resub_rng, outage_rng = rng.spawn(4)
-        src = self.sources = Sources(config, start_utc, horizon_s, transfer_jobs_per_hour)
+        src = self.sources = Sources(config, start_utc, horizon_s, transfer_jobs_per_hour, mau)
         self.times, self.source = _compact_arrivals(arrival_rng, src.windows, src.rates, horizon_s, self.chunk_rows)
         self.n = len(self.times)
         self._decisions(row_rng, gateway_on)
@@ -676,7 +752,7 @@ def _scattered(rows: np.ndarray, draw: Callable[[int], np.ndarray]) -> np.ndarra
 
 
 def _compact_arrivals(
-    rng: np.random.Generator, windows: list[np.ndarray], rates_per_s: Sequence[float], horizon_s: float,
+    rng: np.random.Generator, windows: list[np.ndarray], rates_per_s: Sequence[float | np.ndarray], horizon_s: float,
     chunk_rows: int,
 ) -> tuple[np.ndarray, np.ndarray]:
     """:func:`poisson_arrivals` holding 10 bytes per arrival: times computed in place, int16 sources.
