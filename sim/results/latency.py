@@ -20,7 +20,7 @@ from scipy import stats
 
 from sim.scenario.schema import AccessSpec
 
-__all__ = ["access_points_ms", "access_mean_ms", "user_rtt_mixture", "POINTS"]
+__all__ = ["access_points_ms", "access_mean_ms", "access_mean_by_country_ms", "user_rtt_mixture", "POINTS"]
 
 #: Equal-probability points per access type (quantiles are exact to about 1/POINTS in probability).
 POINTS = 200
@@ -42,6 +42,14 @@ def access_points_ms(median_ms: float, p95_ms: float, points: int = POINTS) -> N
 def access_mean_ms(median_ms: float, p95_ms: float) -> float:
     """Mean of a lognormal access round trip given by median and p95, ms."""
     return median_ms * math.exp(_sigma(median_ms, p95_ms) ** 2 / 2.0) if median_ms > 0 else 0.0
+
+
+def access_mean_by_country_ms(countries: list[str], access: AccessSpec) -> NDArray[np.float64]:
+    """(C,) mean round trip of the access network per country: mobile and fixed by the country's mobile share, ms."""
+    mobile = np.array([access.mobile_share_by_country.get(c, access.mobile_share) for c in countries], dtype=float)
+    return mobile * access_mean_ms(access.mobile_ms_median, access.mobile_ms_p95) + (1.0 - mobile) * access_mean_ms(
+        access.fixed_ms_median, access.fixed_ms_p95
+    )
 
 
 def user_rtt_mixture(
@@ -71,8 +79,6 @@ def user_rtt_mixture(
     total = w.sum()
     if total <= 0:
         return values, np.concatenate([wm, wf]), math.nan
-    mean_access = mobile * access_mean_ms(access.mobile_ms_median, access.mobile_ms_p95) + (1.0 - mobile) * access_mean_ms(
-        access.fixed_ms_median, access.fixed_ms_p95
-    )
+    mean_access = access_mean_by_country_ms(countries, access)
     mean = float(((rtt_ms + mean_access[:, None]) * w).sum() / total)
     return values, np.concatenate([wm, wf]), mean

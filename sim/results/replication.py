@@ -17,7 +17,7 @@ from sim.meters import Meters
 from sim.meters.gateway import GatewayRun, GatewayTally
 from sim.results import costs
 from sim.results.gateway import gateway_kpis, gateway_tally, gateway_wait_quantiles, reviewer_utilisation_by_hour
-from sim.results.latency import user_rtt_mixture
+from sim.results.latency import access_mean_by_country_ms, user_rtt_mixture
 from sim.results.tables import latency_table, placement_table, transfers_table, weighted_quantile
 from sim.scenario import Scenario
 from sim.scenario.places import endpoint_in_eea
@@ -77,7 +77,7 @@ def replication_result(m: Meters, scenario: Scenario) -> ReplicationResult:
     endpoints = set(m.sites) | set(m.countries) | {d.export_destination for d in scenario.data_classes.values()}
     in_eea = {e: endpoint_in_eea(scenario, e) for e in endpoints}
     transfers = transfers_table(m, start, in_eea)
-    latency = latency_table(m)
+    latency = latency_table(m, access_mean_by_country_ms(m.countries, scenario.network.access))
     placement = placement_table(m, start)
     residency = residency_table(m, start, np.array([in_eea[s] for s in m.sites]), scenario)
     tables = {

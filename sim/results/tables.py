@@ -76,21 +76,29 @@ def transfers_table(m: Meters, start: pd.Timestamp, in_eea: dict[str, bool]) -> 
     )
 
 
-def latency_table(m: Meters) -> pd.DataFrame:
+def latency_table(m: Meters, access_ms_mean: NDArray[np.float64] | None = None) -> pd.DataFrame:
     """Round trip per (country, serving site) with that site's share of the country's requests.
 
-    Columns: country, site, rtt_ms, fibre_min_ms, share_of_requests. Pairs that served nothing
-    are left out.
+    Columns: country, site, rtt_ms (the network path: fibre route plus metro and server
+    turnaround), fibre_min_ms, access_ms_mean (the mean round trip the users' own access network
+    adds in that country, mobile and fixed mixed; 0 when not given), share_of_requests. What a
+    user sees on average is ``rtt_ms + access_ms_mean``. Pairs that served nothing are left out.
+
+    Args:
+        m: the replication's meters.
+        access_ms_mean: (C,) mean access-network round trip per country, ms.
     """
     totals = m.served_requests.sum(axis=1, keepdims=True)
     share = np.divide(m.served_requests, totals, out=np.zeros_like(m.served_requests), where=totals > 0)
     c_idx, s_idx = np.nonzero(share > 0)
+    access = np.zeros(len(m.countries)) if access_ms_mean is None else np.asarray(access_ms_mean, dtype=float)
     return pd.DataFrame(
         {
             "country": np.array(m.countries)[c_idx],
             "site": np.array(m.sites)[s_idx],
             "rtt_ms": m.rtt_ms[c_idx, s_idx],
             "fibre_min_ms": m.fibre_min_ms[c_idx, s_idx],
+            "access_ms_mean": access[c_idx],
             "share_of_requests": share[c_idx, s_idx],
         }
     )

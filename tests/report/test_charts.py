@@ -164,6 +164,19 @@ def test_rtt_by_country_legend_says_which_site_serves_each_country(latency):
     assert mcolors.same_color(handles[3].get_facecolor(), site_color("kouvola"))
 
 
+def test_rtt_by_country_bars_add_the_access_network(latency):
+    access = {"IE": 20.0, "NO": 30.0, "DE": 25.0, "CY": 40.0}  # NO 20 + 30 = 50 > DE 15 + 25 = 40
+    fig = rtt_by_country_chart(latency.assign(access_ms_mean=latency["country"].map(access)))
+    ax = fig.axes[0]
+    network, added = ax.containers[0], ax.containers[1]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["IE", "DE", "NO", "CY"]  # sorted by what users see
+    assert [p.get_height() for p in network] == pytest.approx([5.0, 15.0, 20.0, 71.0])
+    assert [p.get_height() for p in added] == pytest.approx([20.0, 25.0, 30.0, 40.0])
+    assert [p.get_y() for p in added] == pytest.approx([5.0, 15.0, 20.0, 71.0])  # stacked on the network path
+    assert ax.get_title(loc="left") == "Median country round trip 45 ms; slowest CY at 111 ms"
+    assert "access network" in fig.axes[0].get_legend().get_texts()[-1].get_text()
+
+
 def test_rtt_by_country_chart_without_fibre(latency):
     fig = rtt_by_country_chart(latency)
     assert fig.axes[0].get_lines() == []

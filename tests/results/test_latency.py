@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from sim import load_scenario
@@ -50,3 +51,23 @@ def test_bad_access_input_is_refused() -> None:
         load_scenario(SCENARIOS / "clover.toml", ["network.access.mobile_ms_p95=5.0"])
     with pytest.raises(ScenarioError, match="mobile_share"):
         load_scenario(SCENARIOS / "clover.toml", ["network.access.mobile_share=1.5"])
+
+
+def test_the_latency_table_adds_up_to_the_mean_round_trip_users_see() -> None:
+    """Table and KPI agree: sum over (country, site) of requests x (network + access) / requests = user_rtt_ms_mean."""
+    from sim.model.world import World
+    from sim.results.latency import access_mean_by_country_ms
+    from sim.results.tables import latency_table
+    from tests.conftest import short
+
+    sc = short("clover.toml", "gateway.enabled=false", "network.access.mobile_share_by_country={NO = 0.9}", days=2)
+    meters = World(sc, np.random.SeedSequence(0)).run()
+    table = latency_table(meters, access_mean_by_country_ms(meters.countries, sc.network.access))
+    requests = meters.served_requests.sum(axis=1)
+    per_country = (table.rtt_ms + table.access_ms_mean) * table.share_of_requests
+    weights = pd.Series(requests, index=meters.countries)
+    mean = float((per_country.groupby(table.country).sum() * weights).sum() / weights.sum())
+    _, _, kpi_mean = user_rtt_mixture(meters.rtt_ms, meters.served_requests, meters.countries, sc.network.access)
+    assert mean == pytest.approx(kpi_mean, rel=1e-12)
+    no, ie = table[table.country == "NO"].access_ms_mean.iloc[0], table[table.country == "IE"].access_ms_mean.iloc[0]
+    assert no > ie > 0  # a mobile-heavy country waits longer on its access network

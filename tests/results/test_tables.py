@@ -158,7 +158,8 @@ def test_latency_table_shares_and_round_trips() -> None:
     served = np.array([[30.0, 10.0, 0.0], [0.0, 0.0, 0.0], [0.0, 5.0, 15.0]])  # NO served nothing
     m = meters(served=served)
     table = latency_table(m)
-    assert list(table.columns) == ["country", "site", "rtt_ms", "fibre_min_ms", "share_of_requests"]
+    assert list(table.columns) == ["country", "site", "rtt_ms", "fibre_min_ms", "access_ms_mean", "share_of_requests"]
+    assert (table.access_ms_mean == 0).all()  # no access network given
     got = {(r.country, r.site): (r.rtt_ms, r.fibre_min_ms, r.share_of_requests) for r in table.itertuples()}
     assert got == {
         ("IE", "dublin"): (5.0, 2.5, 0.75),
@@ -170,6 +171,9 @@ def test_latency_table_shares_and_round_trips() -> None:
     # the request-weighted median round trip of PT: 75 % of its requests see 90 ms
     pt = table[table.country == "PT"]
     assert weighted_quantile(pt.rtt_ms.to_numpy(), pt.share_of_requests.to_numpy(), 0.5) == 90.0
+    with_access = latency_table(m, np.array([20.0, 30.0, 40.0]))  # IE, NO, PT
+    assert with_access.set_index(["country", "site"]).access_ms_mean.to_dict() == {
+        ("IE", "dublin"): 20.0, ("IE", "hamar"): 20.0, ("PT", "hamar"): 40.0, ("PT", "virginia"): 40.0}
 
 
 # ------------------------------------------------------------------------------------------------

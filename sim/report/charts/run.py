@@ -219,12 +219,14 @@ def rtt_by_country_chart(
     fibre_min: pd.DataFrame | None = None,
     title: str | None = None,
 ) -> Figure:
-    """Sorted bars of request-weighted mean round-trip time per country.
+    """Sorted bars of request-weighted mean round-trip time per country, as users see it.
 
-    For each country the mean RTT is ``sum(rtt_ms * share) / sum(share)``
+    For each country the mean network RTT is ``sum(rtt_ms * share) / sum(share)``
     over the sites serving it (shares are renormalised, so small rounding
-    errors do not matter). Bars are sorted fastest first and coloured by the
-    site that serves most of the country's requests. The legend says which
+    errors do not matter). With an ``access_ms_mean`` column the mean round trip of
+    the users' own access network (mobile and fixed mixed) is stacked on top in grey,
+    so a bar is what a user waits for on average. Bars are sorted fastest first and
+    the network part is coloured by the site that serves most of the country's requests. The legend says which
     site serves each country: one entry per serving mix (the sites serving
     at least 0.5 % of a country's requests, with their shares when there are
     several), listing its countries.
@@ -232,13 +234,15 @@ def rtt_by_country_chart(
     Args:
         latency: Columns ``country`` (ISO-2), ``site``, ``rtt_ms`` and
             ``share_of_requests`` (share of the country's requests served by
-            that site; sums to 1 per country).
+            that site; sums to 1 per country); optionally ``access_ms_mean``
+            (the access network's mean round trip in that country).
         fibre_min: Optional frame with columns ``country`` and ``rtt_ms``:
             the physical fibre-minimum RTT, drawn as markers. Countries absent
             from ``latency`` are ignored; missing countries get no marker.
         title: Chart title. Default states the median country RTT and the
             slowest country, e.g.
-            "Median country round trip 24 ms; slowest CY at 71 ms".
+            "Median country round trip 24 ms; slowest CY at 71 ms" (with the
+            access network included when it is given).
 
     Returns:
         Figure with one bar per country (plus one marker line if
@@ -256,8 +260,12 @@ def rtt_by_country_chart(
     zero = by_country.index[by_country["share_of_requests"] <= 0].tolist()
     if zero:
         raise ValueError(f"latency has zero total share_of_requests for country(ies) {zero}")
-    mean_rtt = (by_country["weighted"] / by_country["share_of_requests"]).sort_values(kind="stable")
+    network_rtt = by_country["weighted"] / by_country["share_of_requests"]
+    access = (latency.groupby("country")["access_ms_mean"].max().astype(float).reindex(network_rtt.index)
+              if "access_ms_mean" in latency.columns else pd.Series(0.0, index=network_rtt.index))
+    mean_rtt = (network_rtt + access).sort_values(kind="stable")
     countries = mean_rtt.index.tolist()
+    network_rtt, access = network_rtt.reindex(countries), access.reindex(countries)
     main = (
         latency.sort_values("share_of_requests", ascending=False, kind="stable")
         .drop_duplicates("country")
@@ -275,8 +283,11 @@ def rtt_by_country_chart(
     fig = new_figure((max(6.0, 0.35 * len(countries) + 2.5) + 3.0, 4.5))  # + the legend on the right
     ax = fig.add_subplot()
     x = np.arange(len(countries))
-    ax.bar(x, mean_rtt.to_numpy(), width=0.7, color=[site_color(s) for s in main_site])
+    ax.bar(x, network_rtt.to_numpy(), width=0.7, color=[site_color(s) for s in main_site])
     handles: list[Artist] = [Patch(color=site_color(site), label=label) for site, label in _serving_mixes(latency)]
+    if bool((access > 0).any()):
+        ax.bar(x, access.to_numpy(), width=0.7, bottom=network_rtt.to_numpy(), color="0.8")
+        handles.append(Patch(color="0.8", label="users' access network\n(mobile/fixed, mean)"))
 
     if fibre_min is not None:
         missing = [c for c in ("country", "rtt_ms") if c not in fibre_min.columns]
@@ -292,7 +303,8 @@ def rtt_by_country_chart(
     ax.set_xlim(-0.6, len(countries) - 0.4)
     ax.set_ylim(bottom=0)
     ax.set_xlabel("Country (ISO 3166-1 alpha-2)")
-    ax.set_ylabel("Request-weighted mean RTT (ms)")
+    ax.set_ylabel("Request-weighted mean RTT (ms)" if not bool((access > 0).any())
+                  else "Mean round trip a user sees (ms)")
     ax.set_title(title, loc="left")
     ax.legend(handles=handles, title="Served by", loc="upper left", bbox_to_anchor=(1.01, 1.0),
               frameon=False)
