@@ -4,7 +4,7 @@
    sites without published figures get assumed capacities through scenario overrides, and the
    Finnish sites are brought online so every site is usable.
 2. A synthetic 200 regions x 10 classes x 30 sites context, built directly from a seeded numpy
-   Generator (half the classes EEA-only, 2/3 of the sites in the EEA, a few unavailable, bounded
+   Generator (half the classes bound to one zone, 2/3 of the sites in it, a few unavailable, bounded
    RTT for a quarter of the regions).
 
 Prints solve times per policy (the weighted policy with all three weights > 0, i.e. three
@@ -54,22 +54,23 @@ def reference_context() -> PlacementContext:
 def synthetic_context(rng: np.random.Generator, regions: int = 200, classes: int = 10, sites: int = 30) -> PlacementContext:
     """A large random but feasible-by-construction-ish planning context."""
     C, K, S = regions, classes, sites
-    site_eea = np.arange(S) < (2 * S) // 3
+    site_in_zone = np.arange(S) < (2 * S) // 3
+    bound = np.arange(K) % 2 == 0
     available = rng.random(S) > 0.1
     available[:6] = True
     share = rng.dirichlet(np.ones(C))
     compute_mw = share * 100.0
     volume_gb = rng.uniform(0.5, 2.0, size=(C, K)) * share[:, None] * 5e6
     rtt = rng.uniform(5.0, 150.0, size=(C, S))
-    usable = np.where(site_eea & available, rtt, np.inf)  # where EEA-only data may be served
+    usable = np.where(site_in_zone & available, rtt, np.inf)  # where zone-bound data may be served
     max_rtt = np.where(rng.random(C) < 0.25, np.sort(usable, axis=1)[:, 3] + 1.0, np.inf)
     return PlacementContext(
         countries=[f"R{i:03d}" for i in range(C)],
         classes=[f"k{j}" for j in range(K)],
-        class_eea_only=np.arange(K) % 2 == 0,
+        class_bound=bound,
         replicas=rng.integers(1, 4, size=K),
         sites=[f"s{i:02d}" for i in range(S)],
-        site_eea=site_eea,
+        allowed=np.broadcast_to(np.where(bound[:, None], site_in_zone[None, :], True), (C, K, S)),
         site_available=available,
         site_it_mw=rng.uniform(10.0, 30.0, size=S),
         rtt_ms=rtt,

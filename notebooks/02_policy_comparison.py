@@ -18,8 +18,8 @@
 #
 # **Question.** Before Clover, European user data lived in the US (virginia) and Singapore.
 # Clover moves it to EEA sites behind a security gateway. How much more (or less) does that
-# cost, what does it do to carbon, to the data stored outside the EEA and to the round trip
-# users see, and would another EEA placement (each user's nearest EEA site, or the
+# cost, what does it do to carbon, to the data stored outside its residency zone and to the round
+# trip users see, and would another in-zone placement (each user's nearest site in the zone, or the
 # cost-optimal placement from the LP solver) do better?
 #
 # **Method.** `sim.compare` runs every policy on the *same* replications and seeds (common
@@ -46,7 +46,7 @@ GATEWAY = True  # False: no security gateway in any policy (faster; the tests us
 POLICIES = {
     "pre_clover": ("pre_clover.toml", []),
     "clover": ("clover.toml", []),
-    "nearest_eea": ("clover.toml", ['policy.placement="nearest_eea"']),
+    "nearest_in_zone": ("clover.toml", ['policy.placement="nearest_in_zone"']),
     "cost_optimal": ("clover.toml", ['policy.placement="cost_optimal"']),
 }
 
@@ -67,7 +67,7 @@ pd.set_option("display.max_columns", 30)
 # ## 1. The policies
 #
 # Each policy is a scenario: a file plus overrides. The label becomes the scenario's `name`,
-# which `sim.compare` uses to tell them apart. `nearest_eea` and `cost_optimal` keep Clover's
+# which `sim.compare` uses to tell them apart. `nearest_in_zone` and `cost_optimal` keep Clover's
 # sites, gateway and costs and change only where the data is placed.
 
 # %%
@@ -112,9 +112,9 @@ SHOWN = {  # kpi -> (display unit, divide by); labels come from the KPI catalogu
     "cost_eur_per_year": ("EUR m/yr", 1e6),
     "co2_t_per_year": ("kt/yr", 1e3),
     "energy_mwh_per_year": ("GWh/yr", 1e3),
-    "stored_pb_outside_eea": ("PB", 1.0),
-    "eea_residency_share": ("%", 0.01),
-    "transfer_tb_out_of_eea_per_year": ("TB/yr", 1.0),
+    "stored_pb_outside_residency": ("PB", 1.0),
+    "residency_share": ("%", 0.01),
+    "transfer_tb_out_of_residency_per_year": ("TB/yr", 1.0),
     "user_rtt_ms_p95": ("ms", 1.0),
     "gateway_wait_s_p95": ("min", 60.0),
 }
@@ -231,15 +231,15 @@ for label in comparison.labels[1:]:
         f"- **{label}** costs **{abs(100 * d / base_cost):.1f} % {more_less(d)}** than {baseline} "
         f"(EUR {d / 1e6:+,.1f} m ± {(hi - lo) / 2e6:.2g} m a year, paired 95 % interval), "
         f"emits {abs(100 * co2):.0f} % {more_less(co2)} CO2, keeps "
-        f"{get(label, 'stored_pb_outside_eea'):,.0f} PB outside the EEA "
-        f"(against {get(baseline, 'stored_pb_outside_eea'):,.0f} PB), and its p95 round trip is "
+        f"{get(label, 'stored_pb_outside_residency'):,.0f} PB outside its zone "
+        f"(against {get(baseline, 'stored_pb_outside_residency'):,.0f} PB), and its p95 round trip is "
         f"{get(label, 'user_rtt_ms_p95'):.0f} ms (against {get(baseline, 'user_rtt_ms_p95'):.0f} ms)."
     )
-resident = [lab for lab in comparison.labels if get(lab, "stored_pb_outside_eea") < 1e-9]
+resident = [lab for lab in comparison.labels if get(lab, "stored_pb_outside_residency") < 1e-9]
 if resident:
     cheapest = min(resident, key=lambda lab: get(lab, "cost_eur_per_year"))
     lines.append(
-        f"\nOf the policies that keep all data in the EEA, **{cheapest}** is the cheapest at "
+        f"\nOf the policies that keep all residency-bound data in its zone, **{cheapest}** is the cheapest at "
         f"EUR {get(cheapest, 'cost_eur_per_year') / 1e9:.2f} bn a year."
     )
 display(Markdown("\n".join(lines)))

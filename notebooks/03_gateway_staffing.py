@@ -16,7 +16,7 @@
 # %% [markdown]
 # # 03 Gateway staffing: how long do people wait, and how many reviewers does it take?
 #
-# **Question.** Every employee access to European user data and every transfer out of the EEA
+# **Question.** Every employee access to European user data and every transfer out of the enclave
 # passes Clover's security gateway, where requests for restricted data (and all requests from
 # outside the EEA) wait for a human reviewer. With the reviewer shifts of `clover.toml`, how
 # long do requests wait against their service-level agreement (SLA), how busy are the

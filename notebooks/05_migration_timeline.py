@@ -18,8 +18,8 @@
 #
 # **Question.** Clover did not happen at once. From 2023 the EEA sites come online one by one
 # (dublin on 2023-09-05, ireland2 assumed mid-2024, hamar on 2024-10-31) and the stored data
-# crosses the inter-site links at finite bandwidth. When is 99 % of the EEA-only data in the
-# EEA? How much is migrated each month, and what does each calendar year cost? And what do the
+# crosses the inter-site links at finite bandwidth. When is 99 % of the residency-bound data in
+# its zone (the `europe` enclave)? How much is migrated each month, and what does each calendar year cost? And what do the
 # Finnish sites (kouvola end-2026, lahti mid-2027, `finland_expansion.toml`) change?
 #
 # **Parameters** are in the first code cell: the scenario files, horizon (default 2023-2027),
@@ -77,23 +77,23 @@ pd.DataFrame([
 # %% [markdown]
 # ## 2. Residency over time
 #
-# `Results.table("residency")` gives, at the end of every day, the share of the EEA-only data
-# classes (`eea_share_protected`) and of all data (`eea_share_all`) physically stored in the
-# EEA. The `residency_99_date` KPI is the first day the protected share reaches 99 %; in
+# `Results.table("residency")` gives, at the end of every day, the share of the residency-bound
+# data classes stored inside their zone (`residency_share`) and of all data stored at sites inside
+# the zones of every bound class (`enclave_share_all`). The `residency_99_date` KPI is the first day the protected share reaches 99 %; in
 # `Results.summary()["kpis"]` it is a calendar date (`None` if the horizon ends first).
 
 # %%
 fig, ax = plt.subplots(figsize=(9, 4))
 for i, (name, res) in enumerate(runs.items()):
-    residency = res.table("residency").groupby("time")[["eea_share_protected", "eea_share_all"]].mean()
+    residency = res.table("residency").groupby("time")[["residency_share", "enclave_share_all"]].mean()
     width = 3.5 if i == 0 else 1.5  # the first scenario thicker: the lines coincide until they differ
-    ax.plot(residency.index, 100 * residency["eea_share_protected"], color=f"C{i}", linewidth=width,
-            label=f"{name}: EEA-only data")
-    ax.plot(residency.index, 100 * residency["eea_share_all"], color=f"C{i}", linewidth=width, linestyle=":",
+    ax.plot(residency.index, 100 * residency["residency_share"], color=f"C{i}", linewidth=width,
+            label=f"{name}: residency-bound data")
+    ax.plot(residency.index, 100 * residency["enclave_share_all"], color=f"C{i}", linewidth=width, linestyle=":",
             label=f"{name}: all data")
 ax.axhline(99, color="black", linestyle="--", linewidth=0.8)
-ax.set_ylabel("stored in the EEA, %")
-ax.set_title("Share of European user data stored in the EEA", loc="left")
+ax.set_ylabel("stored in its zone, %")
+ax.set_title("Share of European user data stored in its zone (the europe enclave)", loc="left")
 ax.legend(fontsize=8, loc="lower right")
 plt.show()
 
@@ -180,7 +180,7 @@ for name in names[1:]:
                          f"({100 * d / cost_by_year.loc[year, names[0]]:+.1f} %)")
 for name, row in milestone_kpis.iterrows():
     date = row["99 % resident on"]
-    lines.append(f"- {name}: 99 % of the EEA-only data is in the EEA "
+    lines.append(f"- {name}: 99 % of the residency-bound data is in its zone "
                  + (f"on **{date}**." if date else "**not within the horizon**."))
 display(Markdown("\n".join(lines) if lines else "The scenarios cost the same in every year."))
 

@@ -42,7 +42,7 @@ def register_cli(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPar
                         "else the first folder)")
     p.add_argument("--question", default=None, metavar="TEXT",
                    help="the question page one answers (default: derived from the runs, e.g. 'What does keeping "
-                        "European user data in the EEA cost, and what does it buy?')")
+                        "TikTok's user data in Europe cost, and what does it buy?')")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT,
                    help=f"report folder, replaced atomically (default {DEFAULT_OUT})")
     p.add_argument("--scenarios", type=Path, default=Path("scenarios"),

@@ -2,8 +2,8 @@
 
 For each point of a simplex grid of weights (cost, carbon, latency) the ``weighted`` placement
 policy (:mod:`sim.model.placement.optimiser`) is run through the discrete-event world, and the same world
-runs the named reference policies: ``clover``, ``nearest_eea`` and ``pre_clover`` (on the
-scenario's non-EEA sites, e.g. virginia and singapore, with everything else - gateway, staff,
+runs the named reference policies: ``clover``, ``nearest_in_zone`` and ``pre_clover`` (on the
+scenario's sites outside its residency zones, e.g. virginia and singapore, with everything else - gateway, staff,
 demand - unchanged). Every point is therefore measured the same way, by the simulator's own KPIs -
 not by the optimiser's linear approximation of them:
 
@@ -36,6 +36,7 @@ from sim.experiments.replicate import run_replication
 from sim.model.world import ModelInputError
 from sim.results.kpis import PARETO_KPIS
 from sim.scenario import Scenario
+from sim.scenario.places import in_enclave
 from sim.seeds import replication_seeds
 
 __all__ = [
@@ -53,7 +54,7 @@ COLUMNS = ("policy", "w_cost", "w_carbon", "w_latency", *PARETO_KPIS, "on_front"
 #: Horizon of every run of a sweep unless told otherwise, days.
 DEFAULT_HORIZON_DAYS = 28.0
 #: The named policies evaluated next to the sweep.
-REFERENCE_POLICIES = ("clover", "pre_clover", "nearest_eea")
+REFERENCE_POLICIES = ("clover", "pre_clover", "nearest_in_zone")
 
 
 def weight_grid(points: int) -> list[dict[str, float]]:
@@ -162,20 +163,20 @@ def pareto_front(
     for w in weight_grid(points):
         kpis = evaluate(_with_policy(scenario, "weighted", w), seed)
         rows.append({"policy": "weighted", "w_cost": w["cost"], "w_carbon": w["carbon"], "w_latency": w["latency"], **kpis})
-    eea_sites = [s for s in scenario.policy.sites if scenario.sites[s].jurisdiction == "EEA"]
-    legacy = [s for s in scenario.sites if scenario.sites[s].jurisdiction != "EEA"]
+    zone_sites = [s for s in scenario.policy.sites if in_enclave(scenario, s)]
+    legacy = [s for s in scenario.sites if not in_enclave(scenario, s)]
     for name in REFERENCE_POLICIES:
         variant = _with_policy(scenario, name)
         if name == "pre_clover":
             if not legacy:
-                notes.append("pre_clover skipped: the scenario defines no site outside the EEA")
+                notes.append("pre_clover skipped: the scenario defines no site outside its residency zones")
                 continue
             variant = variant.model_copy(update={"policy": variant.policy.model_copy(update={"sites": legacy})})
-        elif not eea_sites:
-            notes.append(f"{name} skipped: the scenario's policy.sites has no EEA site")
+        elif not zone_sites:
+            notes.append(f"{name} skipped: the scenario's policy.sites has no site inside its residency zones")
             continue
         else:
-            variant = variant.model_copy(update={"policy": variant.policy.model_copy(update={"sites": eea_sites})})
+            variant = variant.model_copy(update={"policy": variant.policy.model_copy(update={"sites": zone_sites})})
         try:
             kpis = evaluate(variant, seed)
         except ModelInputError as exc:

@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 __all__ = ["FLOW_KINDS", "FlowLog"]
 
 #: Kinds of flow: user uploads to each site holding a copy, reads served to users, copies made
-#: between sites, data moved between sites on a placement change, exports out of the EEA.
+#: between sites, data moved between sites on a placement change, exports to regions outside the data centres.
 FLOW_KINDS = ("ingest", "read", "replication", "migration", "export")
 
 

@@ -35,7 +35,7 @@ __all__ = [
     "RequestSink",
 ]
 
-#: ``kind`` codes: an employee's access request, a transfer job leaving the EEA.
+#: ``kind`` codes: an employee's access request, a transfer job leaving its data class's zone.
 ACCESS, TRANSFER = 0, 1
 KIND_NAMES = ("access", "transfer")
 #: ``outcome`` codes (a denied request that is resubmitted is ``RESUBMITTED``).

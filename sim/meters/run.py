@@ -42,8 +42,10 @@ class Meters:
         served_requests: (C, S) requests per country served by each site (failover included).
         failover_requests: (C, S) requests served by a site only because another was down.
         unserved_requests: (C,) requests nobody could serve.
-        violation_requests: requests of EEA users served from outside the EEA on failover.
-        violation_gb: (K,) bytes of EEA-only classes read from outside the EEA on failover.
+        violation_requests: requests served at a site outside the zone of a residency-bound class of
+            their users (failover, the placement or an interim layout).
+        violation_gb: (K,) bytes of residency-bound classes read from or written to sites outside
+            the class's zone.
         final_stock_gb: (C, K, S) stored at the end, by origin country.
         rtt_ms: (C, S) modelled round trips.
         fibre_min_ms: (C, S) physical floor of those round trips.

@@ -2,10 +2,12 @@
 
 A placement names each country's nominal serving split. A site that is offline, down, or cut
 from its users serves nothing; its share fails over to the nearest reachable sites the failover
-rule allows (``policy.failover``: ``"eea_only"`` or ``"anywhere"``), each taking load only up to
-its contracted IT power; what no allowed site can carry is unserved (queued until the site is
-back). Failover requests served outside the EEA are residency violations, and so are the bytes
-they read of EEA-only classes. Requests also carry bytes: uploads to every site holding a copy,
+rule allows (``policy.failover``: ``"in_zone"``, only sites inside the zones of every residency-bound
+class of the country's users, or ``"anywhere"``), each taking load only up to its contracted IT
+power; what no allowed site can carry is unserved (queued until the site is back). Every byte of
+a residency-bound class read or written at a site outside the class's zone is a residency
+violation, whoever sent it there (failover, the placement, an interim layout), and so is every
+request served at a site outside its users' enclave. Requests also carry bytes: uploads to every site holding a copy,
 reads from the serving sites, and a class's export share leaving from its holding sites (unless
 the transfer policy blocks the destination).
 
@@ -33,7 +35,7 @@ class ClassTraffic:
     Attributes:
         write_gb_per_request: (K,) one-copy GB each request writes.
         read_gb_per_request: (K,) GB each request reads.
-        eea_only: (K,) True where the class must stay in the EEA.
+        bound: (K,) True where the class has a residency rule (a zone or ``home``).
         export_share: (K,) share of written bytes exported.
         export_destination: (K,) export region of each class.
         export_blocked: (K,) True where the transfer policy blocks the class's exports.
@@ -41,7 +43,7 @@ class ClassTraffic:
 
     write_gb_per_request: NDArray[np.float64]
     read_gb_per_request: NDArray[np.float64]
-    eea_only: NDArray[np.bool_]
+    bound: NDArray[np.bool_]
     export_share: NDArray[np.float64]
     export_destination: list[str]
     export_blocked: NDArray[np.bool_]
@@ -56,7 +58,7 @@ class ClassTraffic:
         return cls(
             write_gb_per_request=np.array([d.write_gb_per_dau_per_day / rpd for d in specs]),
             read_gb_per_request=np.array([d.read_gb_per_dau_per_day / rpd for d in specs]),
-            eea_only=np.array([d.residency == "eea" for d in specs]),
+            bound=np.array([d.residency != "any" for d in specs], dtype=bool),
             export_share=np.array([d.export_share for d in specs]),
             export_destination=[d.export_destination for d in specs],
             export_blocked=np.array([(strict and d.protected) or d.export_destination in blocked for d in specs], dtype=bool),
@@ -87,8 +89,10 @@ class ServedSegment:
         served_requests: (C, S) requests served.
         failover_requests: (C, S) of those, requests served by failover.
         unserved_requests: (C,) requests nobody could serve.
-        violation_requests: failover requests served outside the EEA.
-        violation_gb: (K,) bytes of EEA-only classes those requests read, GB.
+        violation_requests: requests served at a site outside the zone of a residency-bound class
+            of their users.
+        violation_gb: (K,) bytes of residency-bound classes read or written at sites outside the
+            class's zone, GB.
     """
 
     busy_core_s: NDArray[np.float64]
@@ -119,10 +123,11 @@ class Serving:
         classes: data class names (K).
         traffic: bytes per request of each class.
         rtt_ms: (C, S) round trip from each country to each site (failover goes nearest first).
-        site_eea: (S,) True for sites in the EEA.
+        allowed: (C, K, S) True where country c's class-k bytes may lie at site s (residency).
         contracted_mw: (S,) contracted IT power of each site, MW.
         compute_mw: (C,) IT power serving each country's peak needs, MW.
-        failover_eea_only: failover may use EEA sites only.
+        failover_in_zone: failover may use only sites inside the zones of every residency-bound
+            class of the country's users.
         core_s_per_request: busy core-seconds per request.
     """
 
@@ -133,19 +138,22 @@ class Serving:
         classes: list[str],
         traffic: ClassTraffic,
         rtt_ms: NDArray[np.float64],
-        site_eea: NDArray[np.bool_],
+        allowed: NDArray[np.bool_],
         contracted_mw: NDArray[np.float64],
         compute_mw: NDArray[np.float64],
-        failover_eea_only: bool,
+        failover_in_zone: bool,
         core_s_per_request: float,
     ) -> None:
         self.traffic = traffic
         self.rtt_ms = rtt_ms
-        self.site_eea = site_eea
+        self.allowed = np.asarray(allowed, bool)
+        bound = np.asarray(traffic.bound, bool)
+        #: (C, S) sites inside the zones of every residency-bound class of each country
+        self.enclave = self.allowed[:, bound, :].all(axis=1) if bound.any() else np.ones((len(countries), len(sites)), bool)
         self.contracted_mw = contracted_mw
         self.compute_mw = compute_mw
         self.core_s_per_request = core_s_per_request
-        self._failover_to = site_eea if failover_eea_only else np.ones(len(sites), dtype=bool)
+        self._failover_to = self.enclave if failover_in_zone else np.ones((len(countries), len(sites)), dtype=bool)
         self._user_cuts = np.zeros(len(sites), dtype=np.int64)
         self._countries = np.array(countries, dtype=object)
         self._sites = np.array(sites, dtype=object)
@@ -177,14 +185,14 @@ class Serving:
         unserved = np.zeros(len(nominal))
         if not lost.any():
             return ServingShares(serve, failover, unserved)
-        allowed = reach & self._failover_to
+        allowed = reach[None, :] & self._failover_to  # (C, S)
         compute_mw = self.compute_mw
-        headroom = np.clip(self.contracted_mw - compute_mw @ serve, 0.0, None) * allowed
+        headroom = np.clip(self.contracted_mw - compute_mw @ serve, 0.0, None)
         order = np.argsort(self.rtt_ms, axis=1, kind="stable")
         for c in np.argsort(-lost * compute_mw, kind="stable"):
             need_mw = lost[c] * compute_mw[c]
             for s_idx in order[c]:
-                if need_mw <= 0 or not allowed[s_idx]:
+                if need_mw <= 0 or not allowed[c, s_idx]:
                     continue
                 take = min(need_mw, headroom[s_idx])
                 if take > 0:
@@ -194,18 +202,29 @@ class Serving:
             unserved[c] = max(need_mw, 0.0) / compute_mw[c] if compute_mw[c] > 0 else lost[c]
         return ServingShares(serve + failover, failover, unserved)
 
-    def account(self, requests: NDArray[np.float64], shares: ServingShares) -> ServedSegment:
-        """Serve the (n, C) requests of a segment under fixed ``shares``."""
+    def account(self, requests: NDArray[np.float64], shares: ServingShares,
+                store: NDArray[np.float64] | None = None) -> ServedSegment:
+        """Serve the (n, C) requests of a segment under fixed ``shares`` (copies ``store``, (C, K, S)).
+
+        Violations: requests served outside their users' enclave; bytes of residency-bound
+        classes read from, or (with ``store``) written to, sites outside the class's zone.
+        """
         busy_core_s = (requests @ shares.serve) * self.core_s_per_request
         req_total = requests.sum(axis=0)
-        violating = (req_total[:, None] * shares.failover)[:, ~self.site_eea].sum(axis=0).sum()
+        served = req_total[:, None] * shares.serve  # (C, S)
+        outside = ~self.allowed & np.asarray(self.traffic.bound, bool)[None, :, None]  # (C, K, S)
+        violating = float((served * ~self.enclave).sum())
+        read_gb = np.einsum("cs,cks->k", served, outside) * self.traffic.read_gb_per_request
+        written_gb = np.zeros_like(read_gb)
+        if store is not None:
+            written_gb = np.einsum("c,cks->k", req_total, store * outside) * self.traffic.write_gb_per_request
         return ServedSegment(
             busy_core_s=busy_core_s,
             served_requests=req_total[:, None] * shares.serve,
             failover_requests=req_total[:, None] * shares.failover,
             unserved_requests=req_total * shares.unserved,
             violation_requests=violating,
-            violation_gb=violating * self.traffic.read_gb_per_request * self.traffic.eea_only,
+            violation_gb=read_gb + written_gb,
         )
 
     def flows(

@@ -34,6 +34,7 @@ from sim.model.serving import ClassTraffic, Serving, ServingShares
 from sim.model.storage import MigrationLinks, Storage, link_matrix_gbps
 from sim.model.traffic import Demand, TimeGrid, draw_demand, time_grid
 from sim.scenario import Scenario
+from sim.scenario.places import endpoint_in_residency, residency_mask
 from sim.seeds import component_rng
 
 __all__ = ["World", "ModelInputError", "component_rng", "run_world"]
@@ -129,7 +130,7 @@ class World:
         self.policy = policies.get_policy(scenario.policy.placement)
         self.rtt_ms = rtt_matrix_ms(scenario, self.sites)
         self.traffic = ClassTraffic.from_scenario(scenario, self.classes)
-        self._site_eea = np.array([scenario.sites[s].jurisdiction == "EEA" for s in self.sites])
+        self._allowed = residency_mask(scenario, self.countries, self.classes, self.sites)  # (C, K, S)
         self._placeable = np.array([s in scenario.policy.sites for s in self.sites])
         self._start_sites = np.array([s in scenario.policy.start_sites for s in self.sites])
         self._months = _Months.of_grid(self.grid)
@@ -149,10 +150,10 @@ class World:
             self.classes,
             self.traffic,
             self.rtt_ms,
-            self._site_eea,
+            self._allowed,
             np.array([scenario.sites[s].it_mw_contracted for s in self.sites]),
             self._compute_mw,
-            scenario.policy.failover == "eea_only",
+            scenario.policy.failover == "in_zone",
             scenario.compute.core_s_per_request,
         )
         self.meters = Meters(
@@ -223,10 +224,10 @@ class World:
         return policies.PlacementContext(
             countries=self.countries,
             classes=self.classes,
-            class_eea_only=self.traffic.eea_only,
+            class_bound=self.traffic.bound,
             replicas=np.array([sc.data_classes[k].replicas for k in self.classes], dtype=np.int64),
             sites=self.sites,
-            site_eea=self._site_eea,
+            allowed=self._allowed,
             site_available=np.array([dc.online for dc in self.datacenters])
             & (self._placeable if allowed is None else allowed),
             site_it_mw=np.array([x.it_mw_contracted for x in site_specs]),
@@ -295,12 +296,13 @@ class World:
         return m
 
     def _run_gateway(self) -> GatewayTally | None:
-        """Every employee access and every export as an individual request through the gateway.
+        """Every employee access and every export that leaves its class's zone, one request each, through the gateway.
 
         None when the scenario has no gateway: nothing queues, exports leave as they are.
         Transfer jobs arrive at the rate the data classes' exports imply: exported GB per
-        (class, destination) per hour / the mean job size; user-driven access requests follow
-        the monthly active users of each step.
+        (class, destination) per hour / the mean job size, for the exports of residency-bound
+        classes to destinations outside the class's zone (:func:`export_needs_gateway`); user-driven
+        access requests follow the monthly active users of each step.
         """
         sc = self.scenario
         if not sc.gateway.enabled:
@@ -311,6 +313,8 @@ class World:
         mean_gb = sc.gateway.transfers.size_gb.mean
         rates: dict[tuple[str, str], float] = {}
         for cls, dest, gb in zip(cols["data_class"][exports], cols["destination"][exports], cols["gb"][exports], strict=True):
+            if not export_needs_gateway(sc, str(cls), str(dest)):
+                continue
             rates[(str(cls), str(dest))] = rates.get((str(cls), str(dest)), 0.0) + gb / hours / mean_gb
         return simulate_gateway(
             sc.gateway,
@@ -446,7 +450,7 @@ class World:
             m.flows.add(period, sites[None, :, None], sites[None, None, :], classes[:, None, None], "migration", moves)
             m.flows.add(period, sites[None, :, None], sites[None, None, :], classes[:, None, None], "replication", copies)
         # compute and serving
-        served = self.serving.account(req, seg.shares)
+        served = self.serving.account(req, seg.shares, store)
         m.busy_core_s[a:b] = served.busy_core_s
         m.nominal_busy_core_s[a:b] = (req @ seg.placement.serve) * self.serving.core_s_per_request
         m.served_requests += served.served_requests
@@ -461,6 +465,20 @@ class World:
         for batch in batches:
             m.flows.add(*batch)
         m.export_blocked_gb += blocked_gb
+
+
+def export_needs_gateway(scenario: Scenario, data_class: str, destination: str) -> bool:
+    """Whether an export of ``data_class`` to ``destination`` leaves the class's zone (the gateway governs it).
+
+    A class with residency ``"any"`` has no zone to leave; a ``"home"`` class leaves its users'
+    countries for any export region; a zone-bound class leaves when the destination lies outside it.
+    """
+    rule = scenario.data_classes[data_class].residency
+    if rule == "any":
+        return False
+    if rule == "home":
+        return True
+    return not endpoint_in_residency(scenario, destination, rule)
 
 
 def replace_previous(ctx: policies.PlacementContext, previous: policies.Placement) -> policies.PlacementContext:

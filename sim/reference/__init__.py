@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import tomllib
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -32,6 +33,7 @@ __all__ = [
     "european_codes",
     "site_records",
     "CLOVER_COST_EUR_PER_YEAR",
+    "zone_records",
 ]
 
 #: Published yearly operating cost of Project Clover once running (P/S, announcement 2023-03-08).
@@ -110,6 +112,15 @@ class Country:
 def _read_csv(name: str) -> list[dict[str, str]]:
     text = resources.files("sim.reference.data").joinpath(name).read_text(encoding="utf-8")
     return list(csv.DictReader(text.splitlines()))
+
+
+def zone_records() -> dict[str, dict[str, Any]]:
+    """Return the bundled residency zones (``zones.toml``): ``{name: {countries, includes, label}}``.
+
+    A fresh dict per call; the scenario layer resolves ``includes`` and checks the codes.
+    """
+    text = resources.files("sim.reference.data").joinpath("zones.toml").read_text(encoding="utf-8")
+    return {name: dict(zone) for name, zone in tomllib.loads(text)["zones"].items()}
 
 
 @functools.cache

@@ -12,7 +12,7 @@ Layout of a results folder (see results/README.md):
     latency.csv         country, site, rtt_ms, share_of_requests
     costs.csv           site, category, eur_per_year (+ the metered quantity behind it)
     costs_by_year.csv   year, site, category, eur, eur_per_year, days
-    residency.csv       daily share of EEA-only bytes physically in the EEA
+    residency.csv       daily share of residency-bound bytes stored inside their zone
     gateway_waits.csv   quantiles of the access-request waits per class (the wait chart's data)
     gateway_requests.parquet  only with --requests: one row per gateway request (first
                         replication, request order): arrival_ms, kind, class, region, wait_ms,
@@ -36,6 +36,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from sim.report import charts
+from sim.report.format import format_eur
 from sim.report.io import atomic_dir, dumps_json
 from sim.results.replication import Results
 
@@ -230,7 +231,7 @@ def milestones(summary: Mapping[str, Any], sites: Iterable[str] | None = None) -
         out.append(("migration starts", pd.Timestamp(start)))
     date99 = summary.get("kpis", {}).get("residency_99_date", {}).get("mean")
     if isinstance(date99, str) and date99:
-        out.append(("99 % resident in EEA", pd.Timestamp(date99)))
+        out.append(("99 % in its zone", pd.Timestamp(date99)))
     merged: dict[pd.Timestamp, list[str]] = {}
     for label, when in out:
         merged.setdefault(when, []).append(label)
@@ -253,7 +254,9 @@ def result_charts(results: Results, summary: Mapping[str, Any] | None = None) ->
         "stored_by_site.png": charts.stored_by_site_chart(
             first["placement"], milestones=milestones(summary, results.scenario.world_sites)
         ),
-        "cost_by_site.png": charts.cost_by_site_chart(first["costs"], reference_eur_per_year=ref),
+        "cost_by_site.png": charts.cost_by_site_chart(
+            first["costs"], reference_eur_per_year=ref,
+            reference_label=f"{results.scenario.costs.reference_label} {format_eur(ref)}/yr"),
         "rtt_by_country.png": charts.rtt_by_country_chart(latency, fibre_min=fibre),
     }
     waits = first.get("gateway_waits")

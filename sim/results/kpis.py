@@ -6,7 +6,8 @@ run computes but the catalogue does not know is a bug (the tests check both dire
 
 KPI names carry their unit (``_eur_per_year``, ``_pb``, ``_ms`` ...). A per-site KPI is reported
 as ``name.<site>`` (e.g. ``cost_eur_per_year.dublin``) and catalogued once under its base name
-with ``per_site=True``. Per-year figures are annualised with
+with ``per_site=True``; a per-zone KPI likewise as ``name.<zone>`` (``residency_share.europe``)
+with ``per_zone=True``. Per-year figures are annualised with
 :data:`sim.reference.units.YEAR_S` (365.25 days).
 """
 
@@ -21,6 +22,8 @@ __all__ = [
     "Better",
     "KpiSpec",
     "CATALOGUE",
+    "PER_SITE",
+    "PER_ZONE",
     "spec",
     "label",
     "unit",
@@ -56,6 +59,7 @@ class KpiSpec:
         group: ``"headline"``, ``"residency"``, ``"gateway"``, ``"availability"``,
             ``"migration"`` or ``"site"``.
         per_site: the KPI is reported per site as ``name.<site>``.
+        per_zone: the KPI is reported per residency zone as ``name.<zone>``.
     """
 
     name: str
@@ -66,11 +70,12 @@ class KpiSpec:
     computed_by: str
     group: str
     per_site: bool = False
+    per_zone: bool = False
 
 
 def _k(name: str, unit: str, label: str, better: Better, group: str, description: str, *,
-       computed_by: str = _REPLICATION, per_site: bool = False) -> KpiSpec:
-    return KpiSpec(name, unit, label, better, description, computed_by, group, per_site)
+       computed_by: str = _REPLICATION, per_site: bool = False, per_zone: bool = False) -> KpiSpec:
+    return KpiSpec(name, unit, label, better, description, computed_by, group, per_site, per_zone)
 
 
 _SPECS = (
@@ -83,13 +88,19 @@ _SPECS = (
        "Facility energy x the grid intensity of each site, annualised."),
     _k("stored_pb_total", "PB", "Stored data", "neutral", "headline",
        "Bytes stored at the end of the run, all copies, every site."),
-    _k("stored_pb_outside_eea", "PB", "Data stored outside the EEA", "lower", "residency",
-       "Bytes (all classes, all copies) stored at sites outside the EEA at the end of the run."),
-    _k("eea_residency_share", "share", "EEA-only data held in the EEA", "higher", "residency",
-       "Share of the bytes of EEA-only classes stored at EEA sites at the end of the run."),
-    _k("transfer_tb_out_of_eea_per_year", "TB/yr", "Data leaving the EEA", "lower", "residency",
-       "Bytes leaving the EEA, measured at the border as they cross it: exports after the gateway's "
-       "approval and pseudonymisation, inter-site copies and moves; annualised. Reads delivered to the "
+    _k("stored_pb_outside_residency", "PB", "Data stored outside its zone", "lower", "residency",
+       "Bytes (all copies) of residency-bound classes stored at sites outside the class's zone (for "
+       "'home' classes: outside the user's country) at the end of the run."),
+    _k("residency_share", "share", "Residency-bound data held in its zone", "higher", "residency",
+       "Share of the bytes of residency-bound classes (a zone or 'home') stored inside their zone at "
+       "the end of the run."),
+    _k("residency_share", "share", "Data held in its zone", "higher", "residency",
+       "Share of the bytes of the classes bound to this zone ('home': to the user's country) stored "
+       "inside it at the end of the run.", per_zone=True),
+    _k("transfer_tb_out_of_residency_per_year", "TB/yr", "Data leaving its zone", "lower", "residency",
+       "Bytes of residency-bound classes leaving their zone, measured at the border as they cross it "
+       "(exports after the gateway's approval and pseudonymisation, uploads, inter-site copies and "
+       "moves), annualised; reads delivered to the "
        "data's own users are not counted."),
     _k("transfer_tb_blocked_per_year", "TB/yr", "Transfers blocked", "neutral", "residency",
        "Exports blocked by the gateway or stopped by the transfer policy, measured at the border like "
@@ -127,15 +138,16 @@ _SPECS = (
     _k("failover_rtt_ms_p95", "ms", "Round trip on failover, 95th percentile", "lower", "availability",
        "95th percentile round trip of requests served on failover (empty when there was none)."),
     _k("residency_violation_tb", "TB", "Residency violations", "lower", "residency",
-       "Bytes of EEA-only classes read from outside the EEA on failover."),
+       "Bytes of residency-bound classes read from or written to a site outside the class's zone, "
+       "whoever sent them there (failover, the placement, an interim layout)."),
     _k("residency_violation_requests", "requests", "Requests served against residency", "lower", "residency",
-       "Requests of EEA users served from outside the EEA on failover."),
+       "Requests served at a site outside the zone of a residency-bound class of their users."),
     _k("migrated_tb", "TB", "Data migrated and replicated", "neutral", "migration",
        "Bytes moved or copied between sites on placement changes."),
     _k("pending_migration_tb", "TB", "Migration still pending", "lower", "migration",
        "Bytes still waiting to cross a link at the end of the run."),
-    _k("residency_99_date", "date", "99 % of EEA-only data in the EEA by", "lower", "migration",
-       "First day on which 99 % of the bytes of EEA-only classes are stored in the EEA."),
+    _k("residency_99_date", "date", "99 % of residency-bound data in its zone by", "lower", "migration",
+       "First day on which 99 % of the bytes of residency-bound classes are stored inside their zone."),
     _k("storage_overflow_pb", "PB", "Data beyond storage capacity", "lower", "availability",
        "Largest amount, over the run, that the sites together store beyond their storage capacity "
        "(growth that outran the placement's plan); zero when everything fits."),
@@ -154,9 +166,11 @@ _SPECS = (
 )
 
 #: Every programme-wide KPI by name.
-CATALOGUE: Mapping[str, KpiSpec] = MappingProxyType({s.name: s for s in _SPECS if not s.per_site})
+CATALOGUE: Mapping[str, KpiSpec] = MappingProxyType({s.name: s for s in _SPECS if not (s.per_site or s.per_zone)})
 #: Every per-site KPI by base name (reported as ``name.<site>``).
 PER_SITE: Mapping[str, KpiSpec] = MappingProxyType({s.name: s for s in _SPECS if s.per_site})
+#: Every per-zone KPI by base name (reported as ``name.<zone>``).
+PER_ZONE: Mapping[str, KpiSpec] = MappingProxyType({s.name: s for s in _SPECS if s.per_zone})
 
 
 def spec(name: str) -> KpiSpec:
@@ -169,6 +183,8 @@ def spec(name: str) -> KpiSpec:
         base = name.split(".", 1)[0]
         if base in PER_SITE:
             return PER_SITE[base]
+        if base in PER_ZONE:
+            return PER_ZONE[base]
     elif name in CATALOGUE:
         return CATALOGUE[name]
     raise KeyError(f"unknown KPI {name!r}; the catalogue is sim.results.kpis")
@@ -184,9 +200,9 @@ def known(name: str) -> bool:
 
 
 def label(name: str) -> str:
-    """The human label of a KPI; a per-site KPI names its site: ``"Yearly cost (dublin)"``."""
+    """The human label of a KPI; a per-site (per-zone) KPI names its site (zone): ``"Yearly cost (dublin)"``."""
     s = spec(name)
-    return f"{s.label} ({name.split('.', 1)[1]})" if s.per_site else s.label
+    return f"{s.label} ({name.split('.', 1)[1]})" if s.per_site or s.per_zone else s.label
 
 
 def unit(name: str) -> str:
@@ -205,9 +221,9 @@ RUN_TABLE_KPIS: tuple[str, ...] = (
     "energy_mwh_per_year",
     "co2_t_per_year",
     "stored_pb_total",
-    "stored_pb_outside_eea",
-    "eea_residency_share",
-    "transfer_tb_out_of_eea_per_year",
+    "stored_pb_outside_residency",
+    "residency_share",
+    "transfer_tb_out_of_residency_per_year",
     "user_rtt_ms_p50",
     "user_rtt_ms_p95",
     "transfer_tb_blocked_per_year",
@@ -224,8 +240,8 @@ HEADLINE_KPIS: tuple[str, ...] = (
     "energy_mwh_per_year",
     "co2_t_per_year",
     "stored_pb_total",
-    "eea_residency_share",
-    "transfer_tb_out_of_eea_per_year",
+    "residency_share",
+    "transfer_tb_out_of_residency_per_year",
     "user_rtt_ms_p50",
     "user_rtt_ms_p95",
 )
@@ -249,7 +265,7 @@ EXTRA_KPIS: tuple[str, ...] = (
 )
 
 #: KPIs of the comparison chart (``clover-sim compare``).
-COMPARE_CHART_KPIS: tuple[str, ...] = ("cost_eur_per_year", "co2_t_per_year", "stored_pb_outside_eea", "user_rtt_ms_p95")
+COMPARE_CHART_KPIS: tuple[str, ...] = ("cost_eur_per_year", "co2_t_per_year", "stored_pb_outside_residency", "user_rtt_ms_p95")
 
 #: KPIs a sensitivity analysis studies when the sweep names none.
 SENSITIVITY_KPIS: tuple[str, ...] = ("cost_eur_per_year", "co2_t_per_year", "user_rtt_ms_p95")

@@ -20,7 +20,8 @@ from sim.results.gateway import gateway_kpis, gateway_tally, gateway_wait_quanti
 from sim.results.latency import access_mean_by_country_ms, user_rtt_mixture
 from sim.results.tables import latency_table, placement_table, transfers_table, weighted_quantile
 from sim.scenario import Scenario
-from sim.scenario.places import endpoint_in_eea
+from sim.scenario.places import endpoint_country, endpoint_in_residency, in_enclave, residency_mask
+from sim.scenario.zones import ANY, HOME
 
 __all__ = ["KPI", "ReplicationResult", "Results", "replication_result", "residency_table", "t_interval"]
 
@@ -34,7 +35,7 @@ GATEWAY_KPIS = (
     "gateway_sla_breach_share",
     "reviewer_utilisation",
     "gateway_requests_per_year",
-    "transfer_tb_out_of_eea_per_year",
+    "transfer_tb_out_of_residency_per_year",
     "transfer_tb_blocked_per_year",
 )
 
@@ -74,12 +75,11 @@ def replication_result(m: Meters, scenario: Scenario) -> ReplicationResult:
     load = costs.site_load(m, scenario)
     by_year = costs.cost_by_year(m, scenario)
     cost = costs.horizon_cost_table(m, scenario, by_year)
-    endpoints = set(m.sites) | set(m.countries) | {d.export_destination for d in scenario.data_classes.values()}
-    in_eea = {e: endpoint_in_eea(scenario, e) for e in endpoints}
-    transfers = transfers_table(m, start, in_eea)
+    transfers = transfers_table(m, start, lambda cls, src, dst: residency_crossing(scenario, cls, src, dst))
     latency = latency_table(m, access_mean_by_country_ms(m.countries, scenario.network.access))
     placement = placement_table(m, start)
-    residency = residency_table(m, start, np.array([in_eea[s] for s in m.sites]), scenario)
+    inside = residency_mask(scenario, m.countries, m.classes, m.sites)  # (C, K, S)
+    residency = residency_table(m, start, inside, scenario)
     tables = {
         "placement": placement,
         "transfers": transfers,
@@ -90,10 +90,10 @@ def replication_result(m: Meters, scenario: Scenario) -> ReplicationResult:
     }
 
     final = m.final_stock_gb  # (C, K, S)
-    site_eea = np.array([in_eea[s] for s in m.sites])
-    eea_only = np.array([scenario.data_classes[k].residency == "eea" for k in m.classes])
-    protected_out = final[:, eea_only, :][:, :, ~site_eea].sum()
-    protected_in = final[:, eea_only, :][:, :, site_eea].sum()
+    rules = [scenario.data_classes[k].residency for k in m.classes]
+    bound = np.array([r != ANY for r in rules], dtype=bool)
+    bound_in = float((final * inside)[:, bound, :].sum())
+    bound_out = float((final * ~inside)[:, bound, :].sum())
     rtt, weights, rtt_mean = user_rtt_mixture(m.rtt_ms, m.served_requests, m.countries, scenario.network.access)
     co2 = costs.co2_t_per_year(m, scenario, load)
     horizon = m.horizon_s
@@ -105,16 +105,16 @@ def replication_result(m: Meters, scenario: Scenario) -> ReplicationResult:
     blocked_tb = float(m.export_blocked_gb @ _border_factors(m, scenario)) / 1000.0
     if gw is not None:
         blocked_tb += _through_gateway(transfers, gw)
-    leaving = float(costs.annualise(transfers.loc[transfers["leaves_eea"], "tb"].sum(), m.horizon_s))
+    leaving = float(costs.annualise(transfers.loc[transfers["leaves_residency"], "tb"].sum(), m.horizon_s))
     blocked = float(costs.annualise(blocked_tb, m.horizon_s))
     k: dict[str, KPI] = {
         "cost_eur_per_year": KPI(float(cost["eur_per_year"].sum()), "EUR/yr"),
         "energy_mwh_per_year": KPI(float(costs.annualise(load.facility_kwh.sum(), horizon)) / 1000.0, "MWh/yr"),
         "co2_t_per_year": KPI(float(co2.sum()), "t/yr"),
         "stored_pb_total": KPI(float(final.sum()) / 1e6, "PB"),
-        "stored_pb_outside_eea": KPI(float(final[:, :, ~site_eea].sum()) / 1e6, "PB"),
-        "eea_residency_share": KPI(_share_inside(protected_in, protected_out), "share"),
-        "transfer_tb_out_of_eea_per_year": KPI(leaving, "TB/yr"),
+        "stored_pb_outside_residency": KPI(bound_out / 1e6, "PB"),
+        "residency_share": KPI(_share_inside(bound_in, bound_out), "share"),
+        "transfer_tb_out_of_residency_per_year": KPI(leaving, "TB/yr"),
         "transfer_tb_blocked_per_year": KPI(blocked, "TB/yr"),
         "user_rtt_ms_p50": KPI(weighted_quantile(rtt, weights, 0.50), "ms"),
         "user_rtt_ms_p95": KPI(weighted_quantile(rtt, weights, 0.95), "ms"),
@@ -142,11 +142,16 @@ def replication_result(m: Meters, scenario: Scenario) -> ReplicationResult:
         k["failover_rtt_ms_p95"] = KPI(math.nan, "ms")
     k["migrated_tb"] = KPI(float(m.moved_in_gb.sum() + m.replicated_gb.sum()) / 1000.0, "TB")
     k["pending_migration_tb"] = KPI(m.pending_migration_gb / 1000.0, "TB")
-    reached = np.flatnonzero(residency["eea_share_protected"].to_numpy() >= 0.99)
+    reached = np.flatnonzero(residency["residency_share"].to_numpy() >= 0.99)
     k["residency_99_date"] = KPI(
         float((residency["time"].iloc[reached[0]] - start) / pd.Timedelta(days=1)) if len(reached) else math.nan,
         "date",
     )
+    for zone in sorted({r for r in rules if r != ANY}):
+        mine = np.array([r == zone for r in rules], dtype=bool)
+        z_in = float((final * inside)[:, mine, :].sum())
+        z_out = float((final * ~inside)[:, mine, :].sum())
+        k[f"residency_share.{zone}"] = KPI(_share_inside(z_in, z_out), "share")
     overflow_gb = _storage_overflow_gb(m, scenario)  # (T, S)
     k["storage_overflow_pb"] = KPI(float(overflow_gb.sum(axis=1).max()) / 1e6, "PB")
     by_site = cost.groupby("site")["eur_per_year"].sum()
@@ -239,30 +244,67 @@ def _warnings(m: Meters, scenario: Scenario, k: dict[str, KPI]) -> tuple[str, ..
     return tuple(out)
 
 
-def residency_table(m: Meters, start: pd.Timestamp, site_eea: np.ndarray, scenario: Scenario) -> pd.DataFrame:
-    """Share of EEA-only bytes (and of all bytes) physically in the EEA, at the end of each day.
+def residency_crossing(scenario: Scenario, data_class: str, source: str, destination: str) -> tuple[bool, bool]:
+    """Whether a flow of ``data_class`` crosses its zone's border, and whether it leaves the zone.
 
-    Columns: time, eea_share_protected, eea_share_all, stored_pb.
+    A class with residency ``"any"`` has no border. A ``"home"`` class crosses when the two ends
+    lie in different countries (it then leaves its users' country). A zone-bound class crosses
+    when one end is inside the zone and the other outside, and leaves when the source is inside.
     """
-    eea_only = np.array([scenario.data_classes[k].residency == "eea" for k in m.classes])
+    rule = scenario.data_classes[data_class].residency
+    if rule == ANY:
+        return False, False
+    if rule == HOME:
+        a, b = endpoint_country(scenario, source), endpoint_country(scenario, destination)
+        crosses = a is None or b is None or a != b
+        return crosses, crosses
+    src_in = endpoint_in_residency(scenario, source, rule)
+    dst_in = endpoint_in_residency(scenario, destination, rule)
+    return src_in != dst_in, src_in and not dst_in
+
+
+def residency_table(m: Meters, start: pd.Timestamp, inside: np.ndarray, scenario: Scenario) -> pd.DataFrame:
+    """Share of residency-bound bytes stored inside their zone (and all bytes), at the end of each day.
+
+    The stock per site is not kept per country, so a site's share of a ``home`` class counts as
+    inside in proportion to the final stock of that class there that belongs to the site's own
+    country (exact while the placement does not move ``home`` data between countries).
+
+    Args:
+        m: the meters.
+        start: the run's start.
+        inside: (C, K, S) where country c's class-k bytes may lie at site s.
+        scenario: the scenario run.
+
+    Columns: time, residency_share (of residency-bound classes), enclave_share_all (of every
+    class's bytes, those stored at sites inside the zones of every bound class:
+    :func:`sim.scenario.places.in_enclave`), stored_pb.
+    """
+    bound = np.array([scenario.data_classes[k].residency != ANY for k in m.classes], dtype=bool)
+    final = m.final_stock_gb  # (C, K, S)
+    per_site = final.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        frac_in = np.where(per_site > 0, (final * inside).sum(axis=0) / np.where(per_site > 0, per_site, 1.0),
+                           inside.any(axis=0).astype(float))  # (K, S) share of a site's class-k stock inside
     ends = m.edges_s[1:]
     marks = np.arange(86400.0, ends[-1] + 1e-6, 86400.0)
     idx = np.unique(np.r_[0, np.searchsorted(ends, marks - 1e-6), len(ends) - 1])
     idx = idx[idx < len(ends)]
     stored = m.stored_gb[idx]  # (N, K, S)
-    protected = stored[:, eea_only, :]
+    protected = stored[:, bound, :]
     total_p = protected.sum(axis=(1, 2))
-    out_p = protected[:, :, ~site_eea].sum(axis=(1, 2))
+    in_p = (protected * frac_in[bound][None]).sum(axis=(1, 2))
     total = stored.sum(axis=(1, 2))
-    out_all = stored[:, :, ~site_eea].sum(axis=(1, 2))
+    site_in = np.array([in_enclave(scenario, s) for s in m.sites], dtype=bool)
+    out_all = stored[:, :, ~site_in].sum(axis=(1, 2))
     with np.errstate(invalid="ignore", divide="ignore"):
-        share_p = np.where(total_p > 0, 1.0 - out_p / np.where(total_p > 0, total_p, 1.0), 1.0)
+        share_p = np.where(total_p > 0, in_p / np.where(total_p > 0, total_p, 1.0), 1.0)
         share_all = np.where(total > 0, 1.0 - out_all / np.where(total > 0, total, 1.0), 1.0)
     return pd.DataFrame(
         {
             "time": start + pd.to_timedelta(np.round(ends[idx]), unit="s"),
-            "eea_share_protected": share_p,
-            "eea_share_all": share_all,
+            "residency_share": share_p,
+            "enclave_share_all": share_all,
             "stored_pb": total / 1e6,
         }
     )

@@ -6,6 +6,8 @@ Units: TB in tables (the meters hold GB), ms for round trips, shares in [0, 1].
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
@@ -49,19 +51,32 @@ def placement_table(m: Meters, start: pd.Timestamp, every_s: float = 86400.0) ->
     )
 
 
-def transfers_table(m: Meters, start: pd.Timestamp, in_eea: dict[str, bool]) -> pd.DataFrame:
+def transfers_table(m: Meters, start: pd.Timestamp,
+                    crossing: Callable[[str, str, str], tuple[bool, bool]]) -> pd.DataFrame:
     """One row per monthly flow.
 
-    Columns: time (month start), source, destination, data_class, kind, tb, crosses_eea_border,
-    leaves_eea (a transfer out of the EEA: source in the EEA, destination outside, and not a read
-    delivered to the users the data belongs to, e.g. a UK user watching a video stored in Dublin).
+    Args:
+        m: the meters.
+        start: the run's start.
+        crossing: ``(data_class, source, destination) -> (crosses, leaves)``: whether a flow crosses
+            its class's zone border, and whether it leaves the zone
+            (:func:`sim.results.replication.residency_crossing`).
+
+    Columns: time (month start), source, destination, data_class, kind, tb, crosses_residency_border,
+    leaves_residency (a transfer out of the class's zone: source inside, destination outside, and
+    not a read delivered to the users the data belongs to, e.g. a UK user watching a video stored
+    in Dublin).
+
     Export rows hold what the world offers; with a gateway, the replication's results scale them
     to what crossed the border (:func:`sim.results.replication.replication_result`), the point every
     transfer KPI is measured at.
     """
     cols = m.flows.columns()
-    src_in = np.array([in_eea[x] for x in cols["source"]], dtype=bool)
-    dst_in = np.array([in_eea[x] for x in cols["destination"]], dtype=bool)
+    key = pd.MultiIndex.from_arrays([cols["data_class"].astype(str), cols["source"].astype(str),
+                                     cols["destination"].astype(str)])
+    codes, uniques = pd.factorize(key)
+    found = np.array([crossing(*u) for u in uniques], dtype=bool).reshape(-1, 2)
+    crosses, leaves = found[codes, 0], found[codes, 1]
     return pd.DataFrame(
         {
             "time": _timestamps(start, cols["period_s"]),
@@ -70,8 +85,8 @@ def transfers_table(m: Meters, start: pd.Timestamp, in_eea: dict[str, bool]) -> 
             "data_class": cols["data_class"].astype(str),
             "kind": cols["kind"].astype(str),
             "tb": cols["gb"] / 1000.0,
-            "crosses_eea_border": src_in != dst_in,
-            "leaves_eea": src_in & ~dst_in & (cols["kind"] != "read"),
+            "crosses_residency_border": crosses,
+            "leaves_residency": leaves & (cols["kind"] != "read"),
         }
     )
 

@@ -5,7 +5,9 @@ Modules: :mod:`~sim.scenario.schema` (the pydantic models), :mod:`~sim.scenario.
 (the security gateway's configuration), :mod:`~sim.scenario.sweep` (the ``[sweep]`` table),
 :mod:`~sim.scenario.fields` (strict, finite field types and dates), :mod:`~sim.scenario.budget`
 (the memory and time a scenario's run will take, estimated before it runs) and
-:mod:`~sim.scenario.vocab` (names of policies). This layer imports only :mod:`sim.reference`.
+:mod:`~sim.scenario.vocab` (names of policies), :mod:`~sim.scenario.zones` (residency zones) and
+:mod:`~sim.scenario.places` (where a site, country or export region lies with respect to a zone).
+This layer imports only :mod:`sim.reference`.
 """
 
 from sim.scenario.load import ScenarioError, load_scenario, parse_override, read_scenario_data, scenario_from_dict

@@ -27,6 +27,7 @@ from sim import reference
 from sim.scenario.schema import Scenario
 from sim.scenario.uncertainty import DISTRIBUTIONS as UNCERTAINTY_DISTRIBUTIONS
 from sim.scenario.uncertainty import support_points as uncertainty_support_points
+from sim.scenario.zones import default_zones
 
 __all__ = [
     "ScenarioError",
@@ -392,6 +393,14 @@ def _merge_sites(data: dict[str, Any], file: str) -> None:
     data["sites"] = sites
 
 
+def _merge_zones(data: dict[str, Any], file: str) -> None:
+    """Add the bundled zones the scenario does not redefine (a scenario's zone replaces one whole)."""
+    given = data.get("zones") or {}
+    if not isinstance(given, dict) or not all(isinstance(z, dict) for z in given.values()):
+        raise ScenarioError(file, "zones", "must be a table of zone tables, e.g. [zones.dach] countries = [\"DE\", \"AT\", \"CH\"]")
+    data["zones"] = {**default_zones(), **given}
+
+
 def _shown(value: Any, limit: int = 60) -> str:
     """A value for an error message, cut to ``limit`` characters."""
     text = repr(value)
@@ -485,6 +494,7 @@ def scenario_from_dict(data: dict[str, Any], file: str = "<scenario>") -> Scenar
     _check_depth(data, file)
     data = _with_default_lists(dict(data), Scenario, file, "")
     _merge_sites(data, file)
+    _merge_zones(data, file)
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:

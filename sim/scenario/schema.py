@@ -9,6 +9,7 @@ Every field has its unit in its name (``_s``, ``_ms``, ``_gb``, ``_tb``, ``_pb``
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import re
 from typing import Literal
@@ -20,7 +21,8 @@ from sim.scenario.fields import STRICT, Date, DateTime, Lifetime
 from sim.scenario.gateway import GatewayConfig
 from sim.scenario.sweep import SweepSpec
 from sim.scenario.uncertainty import ObservationsSpec, UncertaintySpec
-from sim.scenario.vocab import EEA_ONLY_POLICIES, EXPORT_DESTINATIONS, PLACEMENT_POLICIES
+from sim.scenario.vocab import EXPORT_DESTINATIONS, FAILOVER_MODES, IN_ZONE_POLICIES, PLACEMENT_POLICIES
+from sim.scenario.zones import ANY, HOME, ZoneSpec, bound, default_zones, resolve_zones
 
 __all__ = [
     "Scenario",
@@ -37,6 +39,8 @@ __all__ = [
     "ComputeSpec",
     "StorageSpec",
     "CostSpec",
+    "CompanySpec",
+    "ZoneSpec",
 ]
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,99}$")
@@ -301,7 +305,10 @@ def merge_countries(overrides: dict[str, CountrySpec]) -> dict[str, reference.Co
 class DataClassSpec(_Model):
     """One class of user data (bytes per user, write rate, retention, replicas, residency)."""
 
-    residency: Literal["eea", "any"] = Field(description="'eea': must be stored in the EEA")
+    residency: str = Field(
+        description="where the class's bytes must stay: a zone name (e.g. 'europe'), 'home' (the user's own "
+        "country) or 'any' (no rule)"
+    )
     initial_gb_per_mau: float = Field(ge=0, le=1e5, description="stored bytes per MAU at time.start (one copy)")
     write_gb_per_dau_per_day: float = Field(ge=0, le=1e4, description="new bytes per DAU per day (one copy)")
     read_gb_per_dau_per_day: float = Field(ge=0, le=1e4, description="bytes served from the data centres per DAU per day")
@@ -309,7 +316,7 @@ class DataClassSpec(_Model):
         gt=0, allow_inf_nan=True, description="mean lifetime of a byte (exponential deletion); inf = kept (\"inf\" in JSON)"
     )
     replicas: int = Field(ge=1, le=5, description="copies on distinct sites")
-    export_share: float = Field(0.0, ge=0, le=1, description="share of written bytes sent out of the EEA")
+    export_share: float = Field(0.0, ge=0, le=1, description="share of written bytes exported to export_destination")
     export_destination: Literal[EXPORT_DESTINATIONS] = Field(  # type: ignore[valid-type]
         "US", description="where exports go: US, SG, CN or other"
     )
@@ -328,8 +335,7 @@ class Site(_Model):
     """A data-centre site, fully resolved (reference figures merged with scenario overrides)."""
 
     name: str
-    country: str
-    jurisdiction: Literal["EEA", "non-EEA"]
+    country: str = Field(description="ISO-2 code; the site lies in every zone that holds it")
     lat: float = Field(ge=-90, le=90)
     lon: float = Field(ge=-180, le=180)
     operator: str = "unknown"
@@ -365,8 +371,10 @@ class PolicySpec(_Model):
     placement: str = Field(description="placement policy name (see sim.scenario.vocab.PLACEMENT_POLICIES)")
     sites: list[str] = Field(min_length=1, description="site ids the policy may use, in order of preference")
     transfer: Literal["open", "gateway", "strict"] = "gateway"
-    failover: Literal["eea_only", "anywhere"] = Field(
-        "eea_only", description="when a site is down: serve from another EEA site only, or from anywhere"
+    failover: Literal[FAILOVER_MODES] = Field(  # type: ignore[valid-type]
+        "in_zone",
+        description="when a site is down: serve only from sites inside the zones of the users' residency-bound "
+        "data ('in_zone'), or from anywhere",
     )
     failover_sites: list[str] = Field(
         default_factory=list, description="sites that only serve during failover (never hold placed data)"
@@ -512,6 +520,21 @@ class CostSpec(_Model):
     staff_eur_per_fte_year: float = Field(ge=0, le=1e8, description="staff cost, EUR per FTE and year")
     programme_staff_fte: float = Field(0.0, ge=0, le=1e7, description="central data-security organisation")
     reference_eur_per_year: float = Field(reference.CLOVER_COST_EUR_PER_YEAR, gt=0, le=1e13)
+    reference_label: str = Field(
+        "reference figure", min_length=1, max_length=80,
+        description="what reference_eur_per_year is, as charts and reports name it (e.g. 'Published Clover figure')",
+    )
+
+
+class CompanySpec(_Model):
+    """The organisation whose data the scenario places (its name appears in charts and reports)."""
+
+    name: str = Field("", max_length=80, description="company name for texts; empty: a neutral 'the company'")
+
+    @property
+    def display_name(self) -> str:
+        """The name texts use."""
+        return self.name or "the company"
 
 
 class Scenario(_Model):
@@ -532,6 +555,11 @@ class Scenario(_Model):
     compute: ComputeSpec
     storage: StorageSpec
     costs: CostSpec
+    company: CompanySpec = Field(default_factory=CompanySpec)
+    zones: dict[str, ZoneSpec] = Field(
+        default_factory=lambda: {k: ZoneSpec.model_validate(v) for k, v in default_zones().items()},
+        description="residency zones by name (the bundled eu, eea and europe unless replaced)",
+    )
     gateway: GatewayConfig = Field(default_factory=GatewayConfig)
     sweep: SweepSpec | None = Field(None, description="a sweep over this scenario (clover-sim sweep)")
     uncertainty: UncertaintySpec | None = Field(
@@ -585,7 +613,7 @@ class Scenario(_Model):
                     raise ValueError(f"policy.{field}: unknown site {site_id!r}; known: {sorted(self.sites)}")
         if len(set(self.policy.sites)) != len(self.policy.sites):
             raise ValueError("policy.sites lists a site twice")
-        self._check_replicas()
+        self._check_residency()
         for i, link in enumerate(self.network.links):
             for end in (link.a, link.b):
                 if end not in self.sites:
@@ -600,35 +628,87 @@ class Scenario(_Model):
                 raise ValueError(f"network.cuts.{i}: ends must be site ids (or 'users' for b); got {cut.a!r}, {cut.b!r}")
         return self
 
-    def _check_replicas(self) -> None:
-        """Every class's copies must fit on the distinct sites (and countries) a rule-based placement uses.
+    def _check_residency(self) -> None:
+        """Zones resolve, every class names a known residency, and the policy's sites can hold it.
 
-        ``clover`` and ``nearest_eea`` keep at most one copy per EEA site of ``policy.sites`` and
-        do not look at countries, so a class asking for more copies than there are such sites, or
-        for copies in distinct countries while two of the sites share a country, cannot be served
-        as asked. The optimising policies explain their own infeasibility when they run
-        (:mod:`sim.model.placement.infeasibility`); the legacy ``pre_clover`` layout keeps copies
-        on the first ``replicas`` listed sites, as many as there are (its documented rule).
+        Placements that respect residency (every policy but the legacy ``pre_clover``) need, for
+        each residency-bound class and each user country, a site of ``policy.sites`` inside the
+        class's zone (``home``: in that country). The rule-based ``clover`` and ``nearest_in_zone``
+        also keep a user's data together (every class on sites inside the zones of all of that
+        user's bound classes) with at most one copy per site, so a class asking for more copies
+        than those sites, or for copies in distinct countries while two of the sites share a
+        country, cannot be served as asked. The optimising policies explain their own
+        infeasibility when they run (:mod:`sim.model.placement.infeasibility`).
         """
-        placement = self.policy.placement
-        if placement not in EEA_ONLY_POLICIES:
-            return
-        usable = [s for s in self.policy.sites if self.sites[s].jurisdiction == "EEA"]
-        countries = sorted({self.sites[s].country for s in usable})
+        zones = self.zone_countries
         for name, dc in self.data_classes.items():
-            if dc.replicas > len(usable):
+            if dc.residency not in zones and dc.residency not in (HOME, ANY):
                 raise ValueError(
-                    f"data_classes.{name}.replicas: {name} needs {dc.replicas} copies on distinct EEA sites, but the "
-                    f"{placement} placement has {len(usable)} in policy.sites ({', '.join(usable) or 'none'}); "
-                    "lower replicas or add sites"
+                    f"data_classes.{name}.residency: unknown zone {dc.residency!r}; use 'home', 'any' or a zone: "
+                    f"{sorted(zones)} (add one as [zones.NAME] countries = [...])"
                 )
-            if dc.distinct_countries and dc.replicas > 1 and len(countries) < len(usable):
+        placement = self.policy.placement
+        if placement == "pre_clover":
+            return
+        sites = self.policy.sites
+        where_site = {s: self.sites[s].country for s in sites}
+
+        def inside(site: str, rule: str, user: str) -> bool:
+            return where_site[site] == user if rule == HOME else where_site[site] in zones[rule]
+
+        for c in self.population.countries:
+            ok = {name: [s for s in sites if inside(s, dc.residency, c)]
+                  for name, dc in self.data_classes.items() if bound(dc.residency)}
+            for name, usable in ok.items():
+                if not usable:
+                    rule = self.data_classes[name].residency
+                    where = f"in {c} (its residency is 'home')" if rule == HOME else f"in zone {rule!r}"
+                    raise ValueError(
+                        f"data_classes.{name}.residency: {name} of users in {c} must stay {where}, but no site of "
+                        f"policy.sites ({', '.join(sites)}) lies there; add a site there or change the residency"
+                    )
+            if placement not in IN_ZONE_POLICIES:
+                continue
+            together = [s for s in sites if all(s in v for v in ok.values())]
+            if not together:
                 raise ValueError(
-                    f"data_classes.{name}.distinct_countries: the {placement} placement spreads {name}'s "
-                    f"{dc.replicas} copies over the EEA sites of policy.sites ({', '.join(usable)}), which are in only "
-                    f"{len(countries)} countries ({', '.join(countries)}); drop the extra sites of one country, "
-                    "use an optimising placement (e.g. cost_optimal) or set distinct_countries = false"
+                    f"policy.placement: {placement} keeps a user's data together, but no site of policy.sites lies in the "
+                    f"zones of every residency-bound class of users in {c} ({', '.join(ok)}); use an optimising "
+                    "placement (e.g. cost_optimal) or widen a zone"
                 )
+            per_country = HOME in {d.residency for d in self.data_classes.values()}
+            where = f"for users in {c}" if per_country else "in policy.sites"
+            for name, dc in self.data_classes.items():
+                usable = ok.get(name, together)
+                if dc.replicas > len(usable):
+                    raise ValueError(
+                        f"data_classes.{name}.replicas: {name} needs {dc.replicas} copies on distinct sites, but the "
+                        f"{placement} placement has {len(usable)} {where} it may use ({', '.join(usable)}); "
+                        "lower replicas or add sites"
+                    )
+                countries = sorted({self.sites[s].country for s in usable})
+                if dc.distinct_countries and dc.replicas > 1 and len(countries) < len(usable):
+                    raise ValueError(
+                        f"data_classes.{name}.distinct_countries: the {placement} placement spreads {name}'s "
+                        f"{dc.replicas} copies over the sites of policy.sites it may use ({', '.join(usable)}), which "
+                        f"are in only {len(countries)} countries ({', '.join(countries)}); drop the extra sites of one "
+                        "country, use an optimising placement (e.g. cost_optimal) or set distinct_countries = false"
+                    )
+
+    @property
+    def zone_countries(self) -> dict[str, frozenset[str]]:
+        """Every zone's full set of ISO-2 codes (``includes`` resolved)."""
+        key = tuple((n, tuple(z.countries), tuple(z.includes)) for n, z in self.zones.items())
+        return _resolved(key, frozenset(known_country_codes(self)))
+
+    def site_in_residency(self, site: str, residency: str, user_country: str) -> bool:
+        """Whether ``site`` may hold class bytes of a user in ``user_country`` under ``residency``."""
+        country = self.sites[site].country
+        if residency == ANY:
+            return True
+        if residency == HOME:
+            return country == user_country
+        return country in self.zone_countries[residency]
 
     @property
     def world_sites(self) -> list[str]:
@@ -644,6 +724,21 @@ class Scenario(_Model):
     def horizon_s(self) -> float:
         """Length of the run in seconds."""
         return self.time.horizon_days * 86400.0
+
+
+@functools.lru_cache(maxsize=64)
+def _resolved(key: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...], known: frozenset[str]) -> dict[str, frozenset[str]]:
+    zones = {n: ZoneSpec(countries=list(c), includes=list(i)) for n, c, i in key}
+    return resolve_zones(zones, known)
+
+
+def known_country_codes(scenario: Scenario) -> set[str]:
+    """ISO-2 codes a zone may name: the reference countries, every site's country, export regions."""
+    codes = set(reference.countries())
+    codes |= {str(r.get("country")) for r in reference.site_records().values() if r.get("country")}
+    codes |= {site.country for site in scenario.sites.values()}
+    codes |= {d for d in EXPORT_DESTINATIONS if len(d) == 2}
+    return codes
 
 
 # ----------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ __all__ = [
     "PLACEMENT_POLICIES",
     "TRANSFER_POLICIES",
     "FAILOVER_MODES",
-    "EEA_ONLY_POLICIES",
+    "IN_ZONE_POLICIES",
     "EXPORT_DESTINATIONS",
 ]
 
@@ -19,7 +19,7 @@ __all__ = [
 PLACEMENT_POLICIES: tuple[str, ...] = (
     "pre_clover",
     "clover",
-    "nearest_eea",
+    "nearest_in_zone",
     "cost_optimal",
     "carbon_optimal",
     "latency_optimal",
@@ -30,11 +30,12 @@ PLACEMENT_POLICIES: tuple[str, ...] = (
 TRANSFER_POLICIES: tuple[str, ...] = ("open", "gateway", "strict")
 
 #: Failover modes (``policy.failover``).
-FAILOVER_MODES: tuple[str, ...] = ("eea_only", "anywhere")
+FAILOVER_MODES: tuple[str, ...] = ("in_zone", "anywhere")
 
-#: Placement policies that store every class on EEA sites only (whatever its residency rule).
-EEA_ONLY_POLICIES: tuple[str, ...] = ("clover", "nearest_eea")
+#: Rule-based placement policies that keep a user's data together: every class (``"any"`` ones too)
+#: on sites inside the zones of all of that user's residency-bound classes.
+IN_ZONE_POLICIES: tuple[str, ...] = ("clover", "nearest_in_zone")
 
 #: Where exports may go (``data_classes.*.export_destination``, ``gateway.transfers.flows.*.destination``,
-#: ``policy.blocked_destinations``): the United States, Singapore, China, or any other region outside the EEA.
+#: ``policy.blocked_destinations``): the United States, Singapore, China, or any other region (outside every zone).
 EXPORT_DESTINATIONS: tuple[str, ...] = ("US", "SG", "CN", "other")

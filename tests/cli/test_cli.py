@@ -33,8 +33,8 @@ def test_run_writes_every_file(tmp_path: Path) -> None:
     assert set(summary) == {"scenario", "seed", "replications", "start", "end", "kpis", "resolved_scenario"}
     assert summary["replications"] == 2
     required = {
-        "cost_eur_per_year", "energy_mwh_per_year", "co2_t_per_year", "stored_pb_total", "stored_pb_outside_eea",
-        "eea_residency_share", "transfer_tb_out_of_eea_per_year", "user_rtt_ms_p50", "user_rtt_ms_p95",
+        "cost_eur_per_year", "energy_mwh_per_year", "co2_t_per_year", "stored_pb_total", "stored_pb_outside_residency",
+        "residency_share", "transfer_tb_out_of_residency_per_year", "user_rtt_ms_p50", "user_rtt_ms_p95",
     }
     for site in ("dublin", "ireland2", "hamar"):
         required |= {f"stored_pb.{site}", f"cost_eur_per_year.{site}"}

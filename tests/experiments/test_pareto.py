@@ -70,7 +70,7 @@ def test_front_table(front: pd.DataFrame) -> None:
     sweep = front[front["policy"] == "weighted"]
     assert len(sweep) == 6
     np.testing.assert_allclose(sweep[["w_cost", "w_carbon", "w_latency"]].sum(axis=1), 1.0)
-    assert set(front["policy"]) == {"weighted", "clover", "nearest_eea", "pre_clover"}
+    assert set(front["policy"]) == {"weighted", "clover", "nearest_in_zone", "pre_clover"}
     assert front.loc[front["policy"] != "weighted", ["w_cost", "w_carbon", "w_latency"]].isna().all().all()
     assert not front.attrs["notes"]
     # pre_clover runs on the scenario's US/Singapore sites: the slowest round trip of all
@@ -99,11 +99,11 @@ def test_sweep_spans_the_trade_off(front: pd.DataFrame) -> None:
     assert cheapest.cost_eur_per_year <= clover.cost_eur_per_year
 
 
-def test_pre_clover_skipped_with_a_reason_when_no_site_is_outside_the_eea() -> None:
+def test_pre_clover_skipped_with_a_reason_when_no_site_is_outside_the_zone() -> None:
     from sim.scenario import scenario_from_dict
 
     data = short("clover.toml", days=2).model_dump(mode="json")
-    data["sites"] = {k: v for k, v in data["sites"].items() if v["jurisdiction"] == "EEA"}
+    data["sites"] = {k: v for k, v in data["sites"].items() if v["country"] in ("IE", "NO")}
     data.pop("uncertainty")  # it gives ranges to the removed sites' figures
     df = pareto.pareto_front(scenario_from_dict(data), points=1, horizon_days=None)
     assert "pre_clover" not in set(df["policy"])
@@ -113,7 +113,7 @@ def test_pre_clover_skipped_with_a_reason_when_no_site_is_outside_the_eea() -> N
 def test_horizon_override() -> None:
     sc = short("clover.toml", days=30)
     df = pareto.pareto_front(sc, points=1, horizon_days=2)
-    assert len(df) == 4  # one sweep point, clover, nearest_eea, pre_clover
+    assert len(df) == 4  # one sweep point, clover, nearest_in_zone, pre_clover
     with pytest.raises(ValueError):
         pareto.pareto_front(sc, points=1, horizon_days=0)
 
@@ -123,7 +123,7 @@ def test_chart(front: pd.DataFrame, tmp_path: Path) -> None:
     assert isinstance(fig, Figure)
     ax = fig.axes[0]
     labels = {t.get_text() for t in ax.texts}
-    assert {"clover", "nearest_eea"} <= labels
+    assert {"clover", "nearest_in_zone"} <= labels
     assert "cost" in ax.get_ylabel() and "round trip" in ax.get_xlabel()
     fig.savefig(tmp_path / "p.png")
     assert (tmp_path / "p.png").stat().st_size > 1000

@@ -59,7 +59,7 @@ def test_nothing_moves_before_migration_start() -> None:
 def test_residency_rises_as_migration_proceeds() -> None:
     sc = timeline(days=120)
     res = replication_result(run(sc)[1], sc)
-    share = res.tables["residency"]["eea_share_protected"].to_numpy()
+    share = res.tables["residency"]["residency_share"].to_numpy()
     assert share[0] == 0.0 and share[-1] > 0.3
     assert np.all(np.diff(share) >= -1e-9)
 
@@ -75,7 +75,7 @@ def test_residency_99_date_on_the_full_timeline() -> None:
     assert sorted(years.year.unique()) == [2023, 2024, 2025, 2026, 2027]
 
 
-def test_scheduled_outage_fails_over_inside_the_eea() -> None:
+def test_scheduled_outage_fails_over_inside_the_zone() -> None:
     sc = short("dublin_outage.toml", "time.start=2025-12-14", days=5)
     world, m = run(sc)
     res = replication_result(m, sc)
@@ -109,7 +109,7 @@ def test_failover_anywhere_counts_residency_violations() -> None:
     res = replication_result(run(sc)[1], sc)
     assert res.kpis["residency_violation_tb"].value > 0
     assert res.kpis["unavailable_request_share"].value == 0
-    # eea_only on the same outage: no violation, but unserved requests (no other EEA site)
+    # in_zone on the same outage: no violation, but unserved requests (no other site in the zone)
     sc_eea = short("dublin_outage.toml", "time.start=2025-12-14", 'policy.sites=["dublin"]', *ONE_COPY,
                    "sites.dublin.storage_pb_capacity=2000", days=5)
     res_eea = replication_result(run(sc_eea)[1], sc_eea)

@@ -52,9 +52,9 @@ def violations(ctx: PlacementContext, p: Placement, tol: float = 1e-6) -> list[s
     if y.min() < -tol:
         out.append("negative serving share")
     for k in range(K):
-        bad_sites = ~ctx.site_available | (~ctx.site_eea if ctx.class_eea_only[k] else np.zeros(S, bool))
-        if x[:, k, bad_sites].max(initial=0.0) > tol:
-            out.append(f"{ctx.classes[k]} on an unavailable or (EEA-only) non-EEA site")
+        bad_sites = ~ctx.site_available[None, :] | (~ctx.allowed[:, k, :] if ctx.class_bound[k] else np.zeros((C, S), bool))
+        if np.where(bad_sites, x[:, k, :], 0.0).max(initial=0.0) > tol:
+            out.append(f"{ctx.classes[k]} on an unavailable site or outside its zone")
         if np.abs(x[:, k, :].sum(axis=1) - ctx.replicas[k]).max() > tol:
             out.append(f"{ctx.classes[k]} copies != replicas")
         if ctx.class_distinct_countries[k]:
@@ -62,7 +62,7 @@ def violations(ctx: PlacementContext, p: Placement, tol: float = 1e-6) -> list[s
                 cols = [s for s in range(S) if ctx.site_country[s] == country]
                 if x[:, k, cols].sum(axis=1).max() > 1 + tol:
                     out.append(f"{ctx.classes[k]}: two copies in {country}")
-        if ctx.class_eea_only[k] and (y - x[:, k, :]).max() > tol:
+        if ctx.class_bound[k] and (y - x[:, k, :]).max() > tol:
             out.append(f"served away from the {ctx.classes[k]} copy")
     if np.abs(y.sum(axis=1) - 1).max() > tol:
         out.append("serving shares do not sum to 1")
@@ -106,9 +106,9 @@ def test_at_least_as_good_as_clover_and_nearest(clover_ctx: PlacementContext, na
     clover = get_policy("clover").place(clover_ctx)
     assert violations(clover_ctx, clover) == []  # a fair comparison: clover is feasible here
     assert best <= opt.objective_values(clover_ctx, clover)[objective] * (1 + 1e-9)
-    nearest = get_policy("nearest_eea").place(clover_ctx)
+    nearest = get_policy("nearest_in_zone").place(clover_ctx)
     if violations(clover_ctx, nearest):
-        # nearest_eea ignores capacity (on this context it overloads ireland2), so it may beat the
+        # nearest_in_zone ignores capacity (on this context it overloads ireland2), so it may beat the
         # constrained optimum; with the capacities lifted it is feasible and must not.
         relaxed = dataclasses.replace(
             clover_ctx, site_it_mw=clover_ctx.site_it_mw * 10, site_storage_pb=clover_ctx.site_storage_pb * 10
@@ -178,7 +178,7 @@ def _raises(ctx: PlacementContext, name: str = "cost_optimal") -> str:
     return str(info.value)
 
 
-def test_too_few_eea_sites_for_the_replicas(clover_ctx: PlacementContext) -> None:
+def test_too_few_zone_sites_for_the_replicas(clover_ctx: PlacementContext) -> None:
     ctx = dataclasses.replace(clover_ctx, site_available=np.array([True, False, True]))
     msg = _raises(ctx)
     assert "protected_personal needs 3 copies" in msg and "only 2" in msg and "dublin, hamar" in msg
@@ -225,10 +225,10 @@ def test_context_without_planning_fields_is_a_clear_error() -> None:
     ctx = PlacementContext(
         countries=["A"],
         classes=["k"],
-        class_eea_only=np.array([True]),
+        class_bound=np.array([True]),
         replicas=np.array([1]),
         sites=["s"],
-        site_eea=np.array([True]),
+        allowed=np.ones((1, 1, 1), bool),
         site_available=np.array([True]),
         site_it_mw=np.array([1.0]),
         rtt_ms=np.array([[10.0]]),
@@ -249,7 +249,12 @@ def contexts(draw: st.DrawFn) -> PlacementContext:
     S = draw(st.integers(2, 6))
     seed = draw(st.integers(0, 2**32 - 1))
     rng = np.random.default_rng(seed)
-    site_eea = rng.random(S) < draw(st.sampled_from([0.5, 0.8, 1.0]))
+    site_in_zone = rng.random(S) < draw(st.sampled_from([0.5, 0.8, 1.0]))
+    site_country = [f"X{v}" for v in rng.integers(0, 3, size=S)]
+    countries = [f"X{i}" for i in range(C)]  # X0-X2 may have sites of their own; the others none
+    rules = rng.choice(["zone", "zone", "home", "any"], size=K)
+    home = np.array(countries, dtype=object)[:, None] == np.array(site_country, dtype=object)[None, :]  # (C, S)
+    allowed = np.stack([home if r == "home" else np.broadcast_to(site_in_zone, (C, S)) for r in rules], axis=1)
     available = rng.random(S) < draw(st.sampled_from([0.0, 0.8, 0.9, 1.0, 1.0, 1.0]))
     tight = draw(st.sampled_from([0.3, 1.5, 3.0, 6.0]))  # capacity relative to need
     share = rng.dirichlet(np.ones(C))
@@ -262,17 +267,17 @@ def contexts(draw: st.DrawFn) -> PlacementContext:
     bounded = rng.random(C) < 0.3
     bound = np.where(bounded, rng.uniform(10.0, 150.0, size=C), np.inf)
     return PlacementContext(
-        countries=[f"C{i}" for i in range(C)],
+        countries=countries,
         classes=[f"k{j}" for j in range(K)],
-        class_eea_only=rng.random(K) < 0.5,
+        class_bound=rules != "any",
         replicas=replicas,
         sites=[f"s{i}" for i in range(S)],
-        site_eea=site_eea,
+        allowed=allowed,
         site_available=available,
         site_it_mw=it_mw,
         rtt_ms=rtt,
         demand_share=share,
-        site_country=[f"X{v}" for v in rng.integers(0, 3, size=S)],
+        site_country=site_country,
         site_storage_pb=storage,
         site_energy_eur_per_it_kwh=rng.uniform(0.05, 0.4, size=S),
         site_gco2_per_it_kwh=rng.uniform(10.0, 500.0, size=S),
@@ -301,7 +306,7 @@ def test_random_contexts_feasible_or_explained(ctx: PlacementContext, name: str)
         assert ctx.site_available.any()
         assert exc.reasons and any(word in str(exc) for word in CONSTRAINT_WORDS), str(exc)
         # cross-check: a reference policy's placement can never be feasible when the LP is not
-        for ref in ("clover", "nearest_eea"):
+        for ref in ("clover", "nearest_in_zone"):
             try:
                 other = get_policy(ref).place(ctx)
             except (NoSiteAvailable, opt.InfeasiblePlacement):  # the rule policies fit storage too
@@ -310,8 +315,8 @@ def test_random_contexts_feasible_or_explained(ctx: PlacementContext, name: str)
                 assert violations(ctx, other), f"{ref} is feasible but the optimiser said: {exc}"
         return
     assert violations(ctx, p) == []
-    eea_only_outside = p.store[:, ctx.class_eea_only][:, :, ~ctx.site_eea]
-    assert eea_only_outside.size == 0 or eea_only_outside.max() <= 1e-9
+    outside = np.where(~ctx.allowed & ctx.class_bound[None, :, None], p.store, 0.0)
+    assert outside.max(initial=0.0) <= 1e-9
 
 
 # ----------------------------------------------------------------------------------------------
@@ -327,7 +332,7 @@ def test_cost_optimal_end_to_end_not_dearer_than_clover() -> None:
     # favours it here, so the simulated cost must not exceed clover's on the same seed.
     assert best.kpi("cost_eur_per_year") <= clover.kpi("cost_eur_per_year")
     assert best.kpi("co2_t_per_year") <= clover.kpi("co2_t_per_year")
-    assert best.kpi("eea_residency_share") == 1.0
+    assert best.kpi("residency_share") == 1.0
 
 
 def test_end_to_end_infeasible_scenario_explains(capsys) -> None:
@@ -335,7 +340,7 @@ def test_end_to_end_infeasible_scenario_explains(capsys) -> None:
     from sim.model.world import ModelInputError
 
     sc = short("clover.toml", 'policy.placement="cost_optimal"', 'policy.sites=["dublin","hamar"]', days=3)
-    with pytest.raises(ModelInputError, match="protected_personal needs 3 copies on distinct available EEA sites"):
+    with pytest.raises(ModelInputError, match="protected_personal needs 3 copies on distinct available sites in its zone"):
         simulate(sc)
     code = cli.main(
         ["run", str(SCENARIOS / "clover.toml"), "--set", 'policy.placement="cost_optimal"',

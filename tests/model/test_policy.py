@@ -25,13 +25,15 @@ def test_spread_copies(weights, copies) -> None:
 def ctx(available=(True, True, True, True), eea=(True, True, True, False)) -> PlacementContext:
     rng = np.random.default_rng(0)
     C, _K = 5, 2
+    bound = np.array([True, False])
+    allowed = np.broadcast_to(np.where(bound[:, None], np.array(eea)[None, :], True), (C, 2, 4))
     return PlacementContext(
         countries=[f"C{i}" for i in range(C)],
         classes=["a", "b"],
-        class_eea_only=np.array([True, False]),
+        class_bound=bound,
         replicas=np.array([2, 3]),
         sites=["s0", "s1", "s2", "us"],
-        site_eea=np.array(eea),
+        allowed=allowed,
         site_available=np.array(available),
         site_it_mw=np.array([40.0, 30.0, 90.0, 200.0]),
         rtt_ms=rng.uniform(10, 100, size=(C, 4)),
@@ -39,8 +41,8 @@ def ctx(available=(True, True, True, True), eea=(True, True, True, False)) -> Pl
     )
 
 
-@pytest.mark.parametrize("name", ["clover", "nearest_eea"])
-def test_eea_policies_never_use_non_eea_sites(name) -> None:
+@pytest.mark.parametrize("name", ["clover", "nearest_in_zone"])
+def test_zone_policies_never_use_sites_outside_the_zone(name) -> None:
     p = get_policy(name).place(ctx())
     assert p.serve[:, 3].sum() == 0 and p.store[:, :, 3].sum() == 0
     np.testing.assert_allclose(p.serve.sum(axis=1), 1.0)
@@ -64,6 +66,6 @@ def test_no_available_site_raises() -> None:
 
 
 def test_registry_lists_the_three_policies() -> None:
-    assert {"pre_clover", "clover", "nearest_eea"} <= set(POLICIES)
+    assert {"pre_clover", "clover", "nearest_in_zone"} <= set(POLICIES)
     with pytest.raises(KeyError, match="known"):
         get_policy("nope")

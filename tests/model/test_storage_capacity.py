@@ -22,7 +22,7 @@ def stored(*overrides: str) -> dict[str, float]:
     }
 
 
-@pytest.mark.parametrize("policy", ["clover", "nearest_eea", "cost_optimal"])
+@pytest.mark.parametrize("policy", ["clover", "nearest_in_zone", "cost_optimal"])
 def test_less_storage_moves_data_within_capacity(policy: str) -> None:
     placement = f'policy.placement="{policy}"'
     roomy = stored(placement)

@@ -57,22 +57,30 @@ def test_written_bytes_equal_ingest_flows(clover_short) -> None:
     assert flows.loc[flows.kind == "ingest", "tb"].sum() * 1000 == pytest.approx(m.written_gb.sum(), rel=1e-9)
 
 
-def test_clover_keeps_every_byte_in_the_eea(clover_short) -> None:
+def test_clover_keeps_every_byte_in_its_zone(clover_short) -> None:
     res = replication_result(run(clover_short), clover_short)
-    assert res.kpis["eea_residency_share"].value == 1.0
-    assert res.kpis["stored_pb_outside_eea"].value == 0.0
+    assert res.kpis["residency_share"].value == 1.0
+    assert res.kpis["stored_pb_outside_residency"].value == 0.0
     flows = res.tables["transfers"]
-    leaving = flows[flows.leaves_eea]
-    # only exports (pseudonymised aggregates) leave the EEA under Clover
+    leaving = flows[flows.leaves_residency]
+    # only exports (pseudonymised aggregates) leave the enclave under Clover
     assert set(leaving.kind) == {"export"} and set(leaving.data_class) == {"pseudonymised_aggregates"}
 
 
-def test_pre_clover_keeps_everything_outside_the_eea() -> None:
+def test_pre_clover_keeps_everything_outside_its_zone() -> None:
     sc = short("pre_clover.toml")
-    res = replication_result(run(sc), sc)
-    assert res.kpis["eea_residency_share"].value == 0.0
-    assert res.kpis["stored_pb_outside_eea"].value == pytest.approx(res.kpis["stored_pb_total"].value)
-    assert res.kpis["transfer_tb_out_of_eea_per_year"].value > 0
+    m = run(sc)
+    res = replication_result(m, sc)
+    assert res.kpis["residency_share"].value == 0.0
+    bound = [k for k, name in enumerate(m.classes) if sc.data_classes[name].residency != "any"]
+    assert 0 < len(bound) < len(m.classes)
+    bound_pb = m.final_stock_gb[:, bound, :].sum() / 1e6
+    # every byte of a residency-bound class is outside its zone; the 'any' classes are not counted
+    assert res.kpis["stored_pb_outside_residency"].value == pytest.approx(bound_pb, rel=1e-12)
+    assert res.kpis["stored_pb_outside_residency"].value < res.kpis["stored_pb_total"].value
+    assert res.kpis["residency_share.europe"].value == 0.0
+    assert res.kpis["residency_violation_tb"].value > 0  # every write and read of bound data is outside
+    assert res.kpis["transfer_tb_out_of_residency_per_year"].value > 0
 
 
 def test_strict_policy_blocks_protected_exports() -> None:
@@ -121,15 +129,15 @@ def test_local_time_follows_summer_time() -> None:
     assert off[-1].tolist() == [1, 3, 0]  # after 30 March 01:00 UTC; Iceland has no DST
 
 
-def test_nearest_eea_serves_each_country_from_its_nearest_site() -> None:
-    sc = short("clover.toml", 'policy.placement="nearest_eea"')
+def test_nearest_in_zone_serves_each_country_from_its_nearest_site() -> None:
+    sc = short("clover.toml", 'policy.placement="nearest_in_zone"')
     m = run(sc)
     served = m.served_requests.argmax(axis=1)
     np.testing.assert_array_equal(served, m.rtt_ms.argmin(axis=1))
     assert_conserved(m)
 
 
-def test_table_kpi_and_gateway_agree_on_what_leaves_the_eea(clover_short) -> None:
+def test_table_kpi_and_gateway_agree_on_what_leaves_the_zone(clover_short) -> None:
     """Exports cross through the gateway and every view shows the same bytes.
 
     The transfers table carries the gateway's approved, pseudonymised volume, so the table, the
@@ -140,8 +148,8 @@ def test_table_kpi_and_gateway_agree_on_what_leaves_the_eea(clover_short) -> Non
     m = run(clover_short)
     res = replication_result(m, clover_short)
     flows = res.tables["transfers"]
-    leaving = float(annualise(flows.loc[flows.leaves_eea, "tb"].sum(), m.horizon_s))
-    assert res.kpis["transfer_tb_out_of_eea_per_year"].value == pytest.approx(leaving, rel=1e-12)
+    leaving = float(annualise(flows.loc[flows.leaves_residency, "tb"].sum(), m.horizon_s))
+    assert res.kpis["transfer_tb_out_of_residency_per_year"].value == pytest.approx(leaving, rel=1e-12)
     crossed_gb = m.gateway.approved_crossed_gb  # every approved transfer job of the gateway's tally
     assert len(crossed_gb) > 0
     exported = flows.loc[flows.kind == "export", "tb"].sum()

@@ -106,7 +106,7 @@ def test_cost_by_site_chart(costs, tmp_path):
     dashed = [ln for ln in ax.get_lines() if ln.get_linestyle() == "--"]
     assert len(dashed) == 1
     assert dashed[0].get_ydata()[0] == pytest.approx(1200.0)
-    assert "Published Clover figure" in [t.get_text() for t in ax.get_legend().get_texts()][-1]
+    assert [t.get_text() for t in ax.get_legend().get_texts()][-1] == "reference figure"  # neutral default
     assert "EUR million" in ax.get_ylabel()
     _save_png(fig, tmp_path / "costs.png")
 
@@ -217,7 +217,7 @@ def test_palette_colours_distinct_and_valid():
         assert len(set(table.values())) == len(table)
         assert all(mcolors.is_color_like(c) for c in table.values())
     assert site_color("Hamar") == SITE_COLORS["hamar"]
-    assert policy_color("nearest_eea") == POLICY_COLORS["nearest_eea"]
+    assert policy_color("nearest_in_zone") == POLICY_COLORS["nearest_in_zone"]
     assert category_color("energy") == CATEGORY_COLORS["energy"]
 
 
@@ -226,3 +226,24 @@ def test_unknown_names_get_deterministic_fallback():
     assert mcolors.is_color_like(c)
     assert c == site_color("reykjavik") == category_color("reykjavik")
     assert c not in SITE_COLORS.values()
+
+
+@pytest.mark.parametrize(
+    ("overrides", "label"),
+    [
+        ((), "Published Clover figure EUR 1.2 bn/yr"),  # clover.toml's costs.reference_label
+        (("costs.reference_eur_per_year=9e8", 'costs.reference_label="Board target"'), "Board target EUR 900 M/yr"),
+    ],
+)
+def test_the_run_cost_chart_names_the_scenarios_reference(overrides: tuple[str, ...], label: str) -> None:
+    """Measured before: the chart said 'Published Clover figure EUR 1.2 bn/yr' whatever the reference was."""
+    from sim import simulate
+    from sim.report.files import result_charts
+    from tests.conftest import short
+
+    sc = short("clover.toml", "gateway.enabled=false", *overrides, days=2, step_minutes=360)
+    figs = result_charts(simulate(sc, seed=0))
+    ax = figs["cost_by_site.png"].axes[0]
+    assert [t.get_text() for t in ax.get_legend().get_texts()][-1] == label
+    dashed = [ln for ln in ax.get_lines() if ln.get_linestyle() == "--"]
+    assert dashed[0].get_ydata()[0] == pytest.approx(sc.costs.reference_eur_per_year / 1e6)

@@ -94,7 +94,7 @@ def test_page_one_then_the_appendix(built: tuple[leadership.Report, Path]) -> No
     page_one = text[text.index('id="summary"'):text.index('id="appendix"')]
     summary = report.summary
     assert summary is not None and report.baseline == "pre_clover"  # the pre_clover placement is the default baseline
-    assert summary.question == "What does keeping European user data in the EEA cost, and what does it buy?"
+    assert summary.question == "What does keeping TikTok's user data in Europe cost, and what does it buy?"
     seen = _visible(page_one)
     assert html.unescape(summary.question) in seen and _words(summary.answer) in seen
     # the answer: the subject, its cost with the interval over 2 replications, the change against the baseline
@@ -104,7 +104,7 @@ def test_page_one_then_the_appendix(built: tuple[leadership.Report, Path]) -> No
     assert 3 <= len(summary.figures) <= 5
     for figure in summary.figures:
         assert html.unescape(figure.label) in seen and figure.value in seen
-    assert [f.label for f in summary.figures][:3] == ["Yearly cost", "EEA-only data held in the EEA", "Data leaving the EEA"]
+    assert [f.label for f in summary.figures][:3] == ["Yearly cost", "Residency-bound data held in its zone", "Data leaving its zone"]
     cost = summary.figures[0]
     assert cost.change.endswith("vs pre_clover") and cost.tone == "worse"  # clover costs more; lower is better
     assert summary.figures[1].tone == "better" and summary.figures[1].change.startswith("+100.0 pp")
@@ -313,7 +313,7 @@ def test_baseline_is_explicit(folders: dict[str, Path]) -> None:
     assert [row[:2] for row in runs_table.rows] == [["clover", "baseline"], ["pre_clover", "compared with the baseline"]]
     # one run: compared with the published reference only
     single = leadership.build_report([folders["clover"]], scenario_dir=SCENARIOS)
-    assert single.baseline is None and "published EUR 1.2 bn" in single.summary.answer
+    assert single.baseline is None and "published Clover figure (EUR 1.2 bn)" in single.summary.answer
     assert [s.id for s in single.sections if s.id == "comparison"] == []
 
 

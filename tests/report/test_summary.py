@@ -102,12 +102,12 @@ def test_answer_states_the_range_it_has(case: str, short_runs: dict[str, Path], 
     html_text = leadership.render_html(leadership.Report(report.title, report.subtitle, [], report.generated,
                                                          summary=report.summary))
     page_one = html_text[html_text.index('id="summary"'):html_text.index('id="appendix"')]
-    assert _words(answer).replace("&", "&amp;") in _words(page_one)
+    assert _words(answer).replace("&", "&amp;").replace("'", "&#39;") in _words(page_one)
     assert _words(answer) in _page_one_pdf_text(report, tmp_path)
 
 
 def test_three_runs_side_by_side_against_one_baseline(short_runs: dict[str, Path], tmp_path: Path) -> None:
-    """Two ways to keep data in the EEA and the old layout: the cheaper way answers, all three are charted."""
+    """Two ways to keep data in its zone and the old layout: the cheaper way answers, all three are charted."""
 
     def cheaper(summary: dict) -> None:
         summary["scenario"] = "nearest"
@@ -117,7 +117,7 @@ def test_three_runs_side_by_side_against_one_baseline(short_runs: dict[str, Path
     nearest = copy_run(short_runs["clover"], tmp_path / "nearest", cheaper)
     report = leadership.build_report([short_runs["clover"], nearest, short_runs["pre_clover"]], scenario_dir=SCENARIOS)
     assert report.baseline == "pre_clover"
-    assert report.summary.answer.startswith("Of the 2 ways to keep European user data in the EEA, nearest costs least:")
+    assert report.summary.answer.startswith("Of the 2 ways to keep TikTok's user data in Europe, nearest costs least:")
     cost_chart = report.summary.charts[0].figure
     labels = [t.get_text() for t in cost_chart.axes[0].get_yticklabels()]
     assert labels == ["clover", "nearest", "pre_clover\n(baseline)"]  # top to bottom: the compared runs, the baseline
@@ -138,7 +138,7 @@ def test_timeline_gets_residency_over_time_and_cost_by_year_on_page_one(short_ru
     pd.concat([by_year, by_year.assign(year=by_year["year"] + 1)]).to_csv(timeline / "costs_by_year.csv", index=False)
     report = leadership.build_report([timeline, short_runs["pre_clover"]], scenario_dir=SCENARIOS)
     summary = report.summary
-    assert summary.question == "How fast does European user data reach the EEA, and what does the move cost?"
+    assert summary.question == "How fast does TikTok's user data reach Europe, and what does the move cost?"
     alts = [c.alt for c in summary.charts]
     assert "over time" in alts[0] and "cost per calendar year" in alts[1] and len(alts) == 3
     assert "(99 % not reached in the run)" in summary.answer
@@ -148,21 +148,24 @@ def _run(name: str, policy: str, *, gateway: bool = True, reps: int = 1, **value
     kpis = {n: {"mean": v, "ci95_low": v, "ci95_high": v, "unit": catalogue.unit(n)} for n, v in values.items()}
     return RunFolder(Path("/nonexistent") / name, {
         "scenario": name, "replications": reps, "kpis": kpis,
-        "resolved_scenario": {"name": name, "policy": {"placement": policy}, "gateway": {"enabled": gateway}}})
+        "resolved_scenario": {"name": name, "policy": {"placement": policy}, "gateway": {"enabled": gateway},
+                              "company": {"name": "Acme"}, "data_classes": {"p": {"residency": "dach"}},
+                              "zones": {"dach": {"countries": ["DE", "AT", "CH"], "label": "the DACH region"}}}})
 
 
 def test_the_question_comes_from_the_runs() -> None:
-    old = _run("pre_clover", "pre_clover", gateway=False, cost_eur_per_year=1.0e9, eea_residency_share=0.0)
-    new = _run("clover", "clover", cost_eur_per_year=1.2e9, eea_residency_share=1.0)
-    cheap = _run("cost_optimal", "cost_optimal", cost_eur_per_year=1.1e9, eea_residency_share=1.0)
-    outage = _run("dublin_outage", "clover", cost_eur_per_year=1.21e9, eea_residency_share=1.0,
+    old = _run("pre_clover", "pre_clover", gateway=False, cost_eur_per_year=1.0e9, residency_share=0.0)
+    new = _run("clover", "clover", cost_eur_per_year=1.2e9, residency_share=1.0)
+    cheap = _run("cost_optimal", "cost_optimal", cost_eur_per_year=1.1e9, residency_share=1.0)
+    outage = _run("dublin_outage", "clover", cost_eur_per_year=1.21e9, residency_share=1.0,
                   unavailable_request_share=0.002)
     roles = comparison_kind([new, old], old)
     assert roles.kind == "residency" and roles.focus is new
-    assert question_for(roles) == "What does keeping European user data in the EEA cost, and what does it buy?"
+    # the texts come from the scenario: its company and the label of its zone
+    assert question_for(roles) == "What does keeping Acme's user data in the DACH region cost, and what does it buy?"
     roles = comparison_kind([new, cheap], new)
     assert roles.kind == "policies" and roles.focus is cheap
-    assert question_for(roles) == "Which placement serves European users at the lowest cost, and what does it give up?"
+    assert question_for(roles) == "Which placement serves Acme's users at the lowest cost, and what does it give up?"
     roles = comparison_kind([new, outage], new)
     assert roles.kind == "whatif" and question_for(roles) == "What would dublin_outage change against clover?"
     summary = build_summary(roles)
@@ -225,16 +228,16 @@ def test_page_one_charts() -> None:
     assert "published figure EUR 1.2 bn" in [t.get_text() for t in fig.legends[0].texts]
     fig = data_location_chart({"clover": {"dublin": 300.0, "hamar": 500.0}, "pre_clover": {"virginia": 700.0}},
                               {"dublin": True, "hamar": True, "virginia": False}, baseline="pre_clover",
-                              residency={"clover": 1.0, "pre_clover": 0.0}, title="t")
+                              residency={"clover": 1.0, "pre_clover": 0.0}, zone="Europe", title="t")
     texts = [t.get_text() for t in fig.axes[0].texts]
-    assert texts == ["100.0 % in EEA", "0.0 % in EEA"]
-    assert "virginia (outside EEA)" in [t.get_text() for t in fig.legends[0].texts]
+    assert texts == ["100.0 % in Europe", "0.0 % in Europe"]
+    assert "virginia (outside Europe)" in [t.get_text() for t in fig.legends[0].texts]
     fig = leaving_zone_chart({"clover": {"export": 341.0}, "pre_clover": {"ingest": 968_681.0}}, baseline="pre_clover",
                              title="t")
     assert fig.axes[0].get_xscale() == "log"  # 341 against ~1 million: a linear axis would hide the first
     assert [t.get_text() for t in fig.axes[0].texts] == ["341 TB/yr: exports", "969,000 TB/yr: user data written to sites abroad"]
     fig = leaving_zone_chart({"a": {}, "b": {"export": 5.0}}, title="t")
-    assert fig.axes[0].get_xscale() == "linear" and "nothing leaves the EEA" in [t.get_text() for t in fig.axes[0].texts]
+    assert fig.axes[0].get_xscale() == "linear" and "nothing leaves its zone" in [t.get_text() for t in fig.axes[0].texts]
     series = pd.Series([0.0, 0.5, 0.995], index=pd.to_datetime(["2023-01-01", "2024-01-01", "2025-01-01"]))
     fig = residency_over_time_chart({"clover_timeline": series}, title="t")
     assert fig.axes[0].get_ylim() == (0, 103) and len(fig.axes[0].lines) >= 2

@@ -51,7 +51,7 @@ def test_per_site_lookup_and_labels() -> None:
     assert kpis.label("cost_eur_per_year.dublin") == "Yearly cost (dublin)"
     assert kpis.label("cost_eur_per_year") == "Yearly cost"
     assert kpis.better("user_rtt_ms_p95") == "lower"
-    assert kpis.better("eea_residency_share") == "higher"
+    assert kpis.better("residency_share") == "higher"
     with pytest.raises(KeyError, match="unknown KPI"):
         kpis.spec("no_such_kpi")
     assert not kpis.known("stored_pb_total.dublin")

@@ -97,6 +97,12 @@ def test_placement_table_one_row_per_step_when_sampled_every_step() -> None:
 IN_EEA = {"IE": True, "NO": True, "PT": True, "GB": False, "US": False, "dublin": True, "hamar": True, "virginia": False}
 
 
+def eea_crossing(data_class: str, source: str, destination: str) -> tuple[bool, bool]:
+    """Every class bound to one zone (the EEA of IN_EEA): crosses, leaves."""
+    a, b = IN_EEA[source], IN_EEA[destination]
+    return a != b, a and not b
+
+
 def transfer_log() -> FlowLog:
     log = FlowLog()
     log.add(0.0, "IE", "dublin", "personal", "ingest", 1500.0)
@@ -111,9 +117,9 @@ def transfer_log() -> FlowLog:
 
 def test_transfers_table_columns_units_and_sums() -> None:
     log = transfer_log()
-    table = transfers_table(meters(log=log), START, IN_EEA)
+    table = transfers_table(meters(log=log), START, eea_crossing)
     assert list(table.columns) == [
-        "time", "source", "destination", "data_class", "kind", "tb", "crosses_eea_border", "leaves_eea",
+        "time", "source", "destination", "data_class", "kind", "tb", "crosses_residency_border", "leaves_residency",
     ]
     assert len(table) == 6
     assert table.tb.sum() == pytest.approx((1500 + 250 + 4000 + 700 + 20 + 3) / 1000)
@@ -136,18 +142,18 @@ def test_transfers_table_columns_units_and_sums() -> None:
         ("hamar", "US", "export", True, True),
     ],
 )
-def test_transfers_table_eea_flags(source: str, destination: str, kind: str, crosses: bool, leaves: bool) -> None:
-    table = transfers_table(meters(log=transfer_log()), START, IN_EEA)
+def test_transfers_table_zone_flags(source: str, destination: str, kind: str, crosses: bool, leaves: bool) -> None:
+    table = transfers_table(meters(log=transfer_log()), START, eea_crossing)
     hit = table[(table.source == source) & (table.destination == destination) & (table.kind == kind)]
     assert len(hit) == 1
-    assert bool(hit.crosses_eea_border.iloc[0]) is crosses
-    assert bool(hit.leaves_eea.iloc[0]) is leaves
+    assert bool(hit.crosses_residency_border.iloc[0]) is crosses
+    assert bool(hit.leaves_residency.iloc[0]) is leaves
 
 
 def test_transfers_table_of_an_empty_log() -> None:
-    table = transfers_table(meters(), START, IN_EEA)
+    table = transfers_table(meters(), START, eea_crossing)
     assert len(table) == 0
-    assert "tb" in table.columns and "leaves_eea" in table.columns
+    assert "tb" in table.columns and "leaves_residency" in table.columns
 
 
 # ------------------------------------------------------------------------------------------------

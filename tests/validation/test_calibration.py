@@ -54,6 +54,6 @@ def test_clover_costs_more_than_pre_clover_but_keeps_data_home(clover_year) -> N
     _, clover = clover_year
     pre = simulate(load_scenario(SCENARIOS / "pre_clover.toml"), replications=1, seed=0)
     assert clover.kpi("cost_eur_per_year") > pre.kpi("cost_eur_per_year")
-    assert clover.kpi("eea_residency_share") == 1.0 and pre.kpi("eea_residency_share") == 0.0
+    assert clover.kpi("residency_share") == 1.0 and pre.kpi("residency_share") == 0.0
     assert clover.kpi("user_rtt_ms_p50") < pre.kpi("user_rtt_ms_p50")
-    assert clover.kpi("transfer_tb_out_of_eea_per_year") < 0.05 * pre.kpi("transfer_tb_out_of_eea_per_year")
+    assert clover.kpi("transfer_tb_out_of_residency_per_year") < 0.05 * pre.kpi("transfer_tb_out_of_residency_per_year")

@@ -27,7 +27,7 @@ from sim.report.files import GatewayRequestsWriter, read_gateway_requests
 from sim.results.gateway import gateway_kpis, gateway_requests_frame
 from sim.results.replication import replication_result
 from sim.results.tables import transfers_table
-from sim.scenario.places import endpoint_in_eea
+from sim.scenario.places import endpoint_in_residency
 from sim.seeds import replication_seeds
 from tests.conftest import short
 
@@ -158,9 +158,16 @@ def test_transfers_table_equals_the_frame_based_reconciliation(runs) -> None:
     sc, fast, _, ref = runs
     result = replication_result(fast, sc)
     start = pd.Timestamp(sc.time.start)
-    endpoints = set(ref.sites) | set(ref.countries) | {d.export_destination for d in sc.data_classes.values()}
-    in_eea = {e: endpoint_in_eea(sc, e) for e in endpoints}
-    transfers = transfers_table(ref, start, in_eea)
+
+    def crossing(data_class: str, source: str, destination: str) -> tuple[bool, bool]:
+        rule = sc.data_classes[data_class].residency
+        assert rule != "home"  # the Clover classes: a zone or any
+        if rule == "any":
+            return False, False
+        a, b = (endpoint_in_residency(sc, e, rule) for e in (source, destination))
+        return a != b, a and not b
+
+    transfers = transfers_table(ref, start, crossing)
     blocked_tb = plain_through_gateway(transfers, gateway_requests_frame(ref.gateway))
     assert blocked_tb > 0
     pd.testing.assert_frame_equal(result.tables["transfers"], transfers, check_exact=True)

@@ -2,7 +2,7 @@
 
 What is modelled
 ----------------
-Every employee access to European user data and every transfer out of the EEA passes the
+Every employee access to European user data and every transfer out of its data class's zone passes the
 gateway as an individual request that can wait (times in seconds from the scenario start,
 volumes in GB, rates per hour in the configuration):
 
@@ -17,7 +17,7 @@ volumes in GB, rates per hour in the configuration):
   then goes to the independent third-party monitor (own staff, FIFO). A reviewed request is
   approved with ``approve_probability``; a share of denied requests is resubmitted after a
   delay as a new request linked to the original (``GatewayRun.parent``).
-* **Transfer jobs** leave the EEA per (data class, destination) as Poisson streams; each is
+* **Transfer jobs** leave their class's zone per (data class, destination) as Poisson streams; each is
   inspected by one of ``nodes`` parallel inspection nodes (FIFO, service time =
   ``size_gb / inspection_gb_per_s``), optionally sampled by the third-party monitor, then
   approved or blocked. ``crossed_gb = size_gb x pseudonymisation factor`` is what crosses.

@@ -27,32 +27,39 @@ def _site_list(ctx: PlacementContext, mask: NDArray[np.bool_]) -> str:
 def structural_reasons(ctx: PlacementContext) -> list[str]:
     """Causes visible without solving: too few eligible sites or countries, unreachable bounds."""
     reasons: list[str] = []
-    store_ok = store_eligible(ctx)
+    store_ok = store_eligible(ctx)  # (C, K, S)
     for k, name in enumerate(ctx.classes):
         need = int(ctx.replicas[k])
-        where = "available EEA sites" if ctx.class_eea_only[k] else "available sites"
-        n_sites = int(store_ok[k].sum())
-        if need > n_sites:
-            reasons.append(
-                f"replicas: {name} needs {need} copies on distinct {where} but only {n_sites} "
-                f"{'is' if n_sites == 1 else 'are'} available ({_site_list(ctx, store_ok[k])})"
-            )
-            continue
-        if ctx.class_distinct_countries[k]:
-            countries = sorted({ctx.site_country[s] for s in np.flatnonzero(store_ok[k])})
-            if need > len(countries):
+        where = "available sites in its zone" if ctx.class_bound[k] else "available sites"
+        groups: dict[bytes, list[int]] = {}
+        for c in range(len(ctx.countries)):
+            groups.setdefault(store_ok[c, k].tobytes(), []).append(c)
+        for members in groups.values():
+            ok = store_ok[members[0], k]
+            users = "" if len(members) == len(ctx.countries) else (
+                " of users in " + ", ".join(ctx.countries[c] for c in members[:6]) + (", ..." if len(members) > 6 else ""))
+            n_sites = int(ok.sum())
+            if need > n_sites:
                 reasons.append(
-                    f"distinct countries: {name} needs {need} copies in distinct countries but the {where} "
-                    f"are in only {len(countries)} ({', '.join(countries)})"
+                    f"replicas: {name}{users} needs {need} copies on distinct {where} but only "
+                    f"{n_sites} {'is' if n_sites == 1 else 'are'} available ({_site_list(ctx, ok)})"
                 )
-    serve_ok = serve_eligible(ctx)
+                continue
+            if ctx.class_distinct_countries[k]:
+                countries = sorted({ctx.site_country[s] for s in np.flatnonzero(ok)})
+                if need > len(countries):
+                    reasons.append(
+                        f"distinct countries: {name}{users} needs {need} copies in distinct countries "
+                        f"but the {where} are in only {len(countries)} ({', '.join(countries)})"
+                    )
+    serve_ok = serve_eligible(ctx)  # (C, S)
     rtt = np.asarray(ctx.rtt_ms, float)
     for c, code in enumerate(ctx.countries):
         bound = float(ctx.max_rtt_ms[c])
-        if not np.isfinite(bound) or not serve_ok.any():
+        if not np.isfinite(bound) or not serve_ok[c].any():
             continue
-        if not (serve_ok & (rtt[c] <= bound)).any():
-            best = int(np.argmin(np.where(serve_ok, rtt[c], np.inf)))
+        if not (serve_ok[c] & (rtt[c] <= bound)).any():
+            best = int(np.argmin(np.where(serve_ok[c], rtt[c], np.inf)))
             reasons.append(
                 f"rtt: {code} p95 RTT <= {bound:g} ms cannot be met by any available site "
                 f"(nearest usable: {ctx.sites[best]} at {rtt[c, best]:.1f} ms)"
@@ -80,8 +87,8 @@ def _binding_reasons(
     if "colocation" in fam:
         a, b = fam["colocation"]
         if (duals[a:b] > 1e-9).any() and out:
-            names = ", ".join(k for k, e in zip(ctx.classes, ctx.class_eea_only, strict=True) if e)
-            out.append(f"requests are served only next to a copy of their EEA-only data ({names})")
+            names = ", ".join(k for k, e in zip(ctx.classes, ctx.class_bound, strict=True) if e)
+            out.append(f"requests are served only next to a copy of their residency-bound data ({names})")
     return out
 
 

@@ -82,9 +82,9 @@ def check_shapes(ctx: PlacementContext) -> None:
     """Raise ValueError if an array of the context does not have the shape its axes imply."""
     C, K, S = len(ctx.countries), len(ctx.classes), len(ctx.sites)
     expected = {
-        "class_eea_only": (K,),
+        "class_bound": (K,),
         "replicas": (K,),
-        "site_eea": (S,),
+        "allowed": (C, K, S),
         "site_available": (S,),
         "site_it_mw": (S,),
         "rtt_ms": (C, S),
@@ -109,17 +109,15 @@ def check_shapes(ctx: PlacementContext) -> None:
 
 
 def store_eligible(ctx: PlacementContext) -> NDArray[np.bool_]:
-    """(K, S): where a class may have copies (available, and EEA for EEA-only classes)."""
+    """(C, K, S): where a country's class may have copies (available, and inside its zone if it has one)."""
     avail = np.asarray(ctx.site_available, bool)
-    return avail[None, :] & (np.asarray(ctx.site_eea, bool)[None, :] | ~np.asarray(ctx.class_eea_only, bool)[:, None])
+    free = ~np.asarray(ctx.class_bound, bool)
+    return avail[None, None, :] & (np.asarray(ctx.allowed, bool) | free[None, :, None])
 
 
 def serve_eligible(ctx: PlacementContext) -> NDArray[np.bool_]:
-    """(S,): where requests may be served (available; EEA if any class is EEA-only)."""
-    avail = np.asarray(ctx.site_available, bool)
-    if np.asarray(ctx.class_eea_only, bool).any():
-        return avail & np.asarray(ctx.site_eea, bool)
-    return avail
+    """(C, S): where a country's requests may be served (available, inside the zones of all its bound classes)."""
+    return np.asarray(ctx.site_available, bool)[None, :] & ctx.enclave
 
 
 def _unit_coefficients(ctx: PlacementContext) -> dict[str, tuple[NDArray[np.float64], NDArray[np.float64]]]:
@@ -242,7 +240,7 @@ def _distinct_country_rows(ctx: PlacementContext, rows: _Rows, xi: NDArray[np.in
 def _rtt_countries(ctx: PlacementContext) -> NDArray[np.int64]:
     """Countries whose p95 bound excludes at least one site they could be served from."""
     far = np.asarray(ctx.rtt_ms, float) > np.asarray(ctx.max_rtt_ms, float)[:, None]
-    return np.flatnonzero(np.isfinite(ctx.max_rtt_ms) & (far & serve_eligible(ctx)[None, :]).any(axis=1))
+    return np.flatnonzero(np.isfinite(ctx.max_rtt_ms) & (far & serve_eligible(ctx)).any(axis=1))
 
 
 def _rtt_rows(ctx: PlacementContext, rows: _Rows, yi: NDArray[np.int64], bounded: NDArray[np.int64]) -> None:
@@ -256,16 +254,16 @@ def _rtt_rows(ctx: PlacementContext, rows: _Rows, yi: NDArray[np.int64], bounded
 
 
 def _colocation_rows(ctx: PlacementContext, rows: _Rows, xi: NDArray[np.int64], yi: NDArray[np.int64]) -> None:
-    """serve[c, s] - store[c, k, s] <= 0 for every EEA-only class k and usable serving site s."""
-    ek = np.flatnonzero(np.asarray(ctx.class_eea_only, bool))
-    sv = np.flatnonzero(serve_eligible(ctx))
-    if not len(ek) or not len(sv):
+    """serve[c, s] - store[c, k, s] <= 0 for every residency-bound class k and usable serving site s of c."""
+    bound = np.asarray(ctx.class_bound, bool)
+    pairs = bound[None, :, None] & serve_eligible(ctx)[:, None, :]  # (C, K, S)
+    if not pairs.any():
         return
-    C = xi.shape[0]
-    m = C * len(ek) * len(sv)
+    c_idx, k_idx, s_idx = np.nonzero(pairs)
+    m = len(c_idx)
     r = np.arange(m)
-    y_cols = np.broadcast_to(yi[:, None, sv], (C, len(ek), len(sv))).ravel()
-    x_cols = xi[:, ek][:, :, sv].ravel()
+    y_cols = yi[c_idx, s_idx]
+    x_cols = xi[c_idx, k_idx, s_idx]
     rows.add("colocation", np.r_[r, r], np.r_[y_cols, x_cols], np.r_[np.ones(m), -np.ones(m)], np.zeros(m))
 
 
@@ -278,7 +276,7 @@ def build_lp(ctx: PlacementContext) -> LPModel:
     vol = np.asarray(ctx.volume_gb, float)
     objectives = _objective_vectors(ctx, vol, np.asarray(ctx.compute_mw, float))
     store_ok, serve_ok = store_eligible(ctx), serve_eligible(ctx)
-    upper = np.r_[np.broadcast_to(store_ok[None], (C, K, S)).ravel(), np.broadcast_to(serve_ok[None], (C, S)).ravel()]
+    upper = np.r_[store_ok.ravel(), serve_ok.ravel()]
 
     # equalities: replicas per (country, class), then serving shares per country
     eq_rows = np.r_[np.repeat(np.arange(C * K), S), C * K + np.repeat(np.arange(C), S)]

@@ -12,12 +12,14 @@ Constraints (each a "family" that an infeasibility explanation can name):
 * ``replicas``: sum over sites of ``store[c, k, :]`` = the class's replica count (each entry <= 1,
   so the copies are on distinct sites); strict - if fewer usable sites exist the problem is
   infeasible (other policies place fewer copies instead);
-* ``residency``: EEA-only classes have no copy on a non-EEA site; nothing on unavailable sites;
+* ``residency``: a residency-bound class has no copy outside its zone (``home``: outside the
+  user's country); nothing on unavailable sites;
 * ``distinct countries``: where a class asks for it, the copies on the sites of one country sum
   to <= 1;
 * ``serving``: each country's serving shares sum to 1; and a request is served only where the
-  requester's residency-restricted data is: ``serve[c, s] <= store[c, k, s]`` for every EEA-only
-  class k (so requests touching protected data are processed inside the EEA, next to a copy);
+  requester's residency-restricted data is: ``serve[c, s] <= store[c, k, s]`` for every
+  residency-bound class k (so requests touching protected data are processed inside its zone,
+  next to a copy);
 * ``storage capacity``: sum of volume x copies on a site <= its raw capacity (PB);
 * ``IT power``: compute MW served at the site plus storage power <= contracted IT MW;
 * ``p95 RTT``: for a country with a finite bound B, the share of its requests served from sites
@@ -124,9 +126,9 @@ def _reference_scales(ctx: PlacementContext, model: LPModel) -> dict[str, float]
     """Magnitude of each objective at a uniform spread over the eligible sites (tie-breaking)."""
     store_ok = store_eligible(ctx).astype(float)
     serve_ok = serve_eligible(ctx).astype(float)
-    x = np.broadcast_to(store_ok / np.maximum(store_ok.sum(axis=1, keepdims=True), 1.0), (model.C, model.K, model.S))
+    x = store_ok / np.maximum(store_ok.sum(axis=2, keepdims=True), 1.0)
     x = x * np.asarray(ctx.replicas, float)[None, :, None]
-    y = np.broadcast_to(serve_ok / max(serve_ok.sum(), 1.0), (model.C, model.S))
+    y = serve_ok / np.maximum(serve_ok.sum(axis=1, keepdims=True), 1.0)
     z = np.concatenate([x.ravel(), y.ravel()])
     return {name: float(model.objectives[name] @ z) or 1.0 for name in OBJECTIVES}
 
@@ -223,13 +225,13 @@ def placement_violations(ctx: PlacementContext, placement: Placement, tol: float
         out.append("store entries outside [0, 1]")
     if (y < -tol).any():
         out.append("negative serving share")
-    if (np.where(store_ok[None], 0.0, x) > tol).any():
-        out.append("copies on ineligible sites (unavailable, or non-EEA for EEA-only data)")
+    if (np.where(store_ok, 0.0, x) > tol).any():
+        out.append("copies on ineligible sites (unavailable, or outside the zone of residency-bound data)")
     if not np.allclose(x.sum(axis=2), np.asarray(ctx.replicas, float)[None, :], atol=tol):
         out.append("copies do not sum to the replica count")
     if not np.allclose(y.sum(axis=1), 1.0, atol=tol):
         out.append("serving shares do not sum to 1")
-    if (y[:, ~serve_eligible(ctx)] > tol).any():
+    if (np.where(serve_eligible(ctx), 0.0, y) > tol).any():
         out.append("requests served by an ineligible site")
     stored_pb = np.einsum("ck,cks->s", ctx.volume_gb, x) / GB_PER_PB
     if (stored_pb > ctx.site_storage_pb * (1 + tol) + tol).any():
@@ -245,7 +247,7 @@ def placement_violations(ctx: PlacementContext, placement: Placement, tol: float
     far = ctx.rtt_ms > ctx.max_rtt_ms[:, None]
     if ((y * far).sum(axis=1) > RTT_TAIL_SHARE + tol).any():
         out.append("p95 RTT bound broken")
-    for k in np.flatnonzero(ctx.class_eea_only):
+    for k in np.flatnonzero(ctx.class_bound):
         if (y > x[:, k, :] + tol).any():
             out.append(f"requests served away from the {ctx.classes[k]} copy")
     return out

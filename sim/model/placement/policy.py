@@ -44,10 +44,12 @@ class PlacementContext:
     Attributes:
         countries: ISO-2 codes (C).
         classes: data class names (K).
-        class_eea_only: (K,) True where the class must stay in the EEA.
+        class_bound: (K,) True where the class has a residency rule (a zone or ``home``).
         replicas: (K,) copies wanted per class.
         sites: site ids (S), in the scenario's order of preference.
-        site_eea: (S,) True for sites in the EEA.
+        allowed: (C, K, S) True where country c's class-k bytes may lie at site s under the
+            class's residency (its zone, or the user's own country for ``home``; everywhere for
+            ``any``), whatever the site's state.
         site_available: (S,) True where the site is online and not down now.
         site_it_mw: (S,) contracted IT power, MW.
         rtt_ms: (C, S) modelled round trip from each country to each site.
@@ -73,10 +75,10 @@ class PlacementContext:
 
     countries: list[str]
     classes: list[str]
-    class_eea_only: NDArray[np.bool_]
+    class_bound: NDArray[np.bool_]
     replicas: NDArray[np.int64]
     sites: list[str]
-    site_eea: NDArray[np.bool_]
+    allowed: NDArray[np.bool_]
     site_available: NDArray[np.bool_]
     site_it_mw: NDArray[np.float64]
     rtt_ms: NDArray[np.float64]
@@ -96,6 +98,24 @@ class PlacementContext:
     storage_w_per_gb: float = 0.0
     it_load_factor: float = 0.6
     previous: Placement | None = None
+
+    @property
+    def enclave(self) -> NDArray[np.bool_]:
+        """(C, S) sites inside the zones of every residency-bound class of each country (all if none)."""
+        bound = np.asarray(self.class_bound, bool)
+        if not bound.any():
+            return np.ones((len(self.countries), len(self.sites)), dtype=bool)
+        return np.asarray(self.allowed, bool)[:, bound, :].all(axis=1)
+
+    def in_zone(self, available: bool = True) -> NDArray[np.bool_]:
+        """(C, K, S) where the rule-based policies keep copies.
+
+        A bound class in its zone, the others in the country's :attr:`enclave`; only available
+        sites unless ``available`` is False.
+        """
+        bound = np.asarray(self.class_bound, bool)
+        out = np.where(bound[None, :, None], np.asarray(self.allowed, bool), self.enclave[:, None, :])
+        return out & np.asarray(self.site_available, bool)[None, None, :] if available else out
 
 
 @dataclass(frozen=True)
@@ -225,7 +245,7 @@ def fit_storage(ctx: PlacementContext, store: NDArray[np.float64], order: NDArra
         ctx: the decision context.
         store: (C, K, S) copy shares the policy wants.
         order: (C, S) each country's sites in order of preference.
-        eligible: (S,) sites that may hold copies.
+        eligible: (S,) sites that may hold copies, or (C, K, S) per country and class.
 
     Returns:
         (C, K, S) copy shares that fit (``store`` itself when everything fits).
@@ -243,6 +263,7 @@ def fit_storage(ctx: PlacementContext, store: NDArray[np.float64], order: NDArra
     x = store.copy()
     countries = np.array(ctx.site_country) if ctx.site_country else np.array(ctx.sites)
     site_idx = np.arange(len(ctx.sites))
+    elig = np.broadcast_to(np.asarray(eligible, bool), x.shape)
     for _ in range(10 * len(ctx.sites) + 10):
         load = np.einsum("ck,cks->s", vol, x)
         over = load - cap_gb
@@ -251,8 +272,8 @@ def fit_storage(ctx: PlacementContext, store: NDArray[np.float64], order: NDArra
             return x
         # take off copies that another eligible site with room could take (it holds less than
         # a whole copy); what finds no place goes back, and a pass without progress is final
-        others = eligible & (site_idx != s) & (load < cap_gb)
-        movable = (x[:, :, others] < 1.0 - 1e-12).any(axis=2) & (x[:, :, s] > 0)
+        others = elig & ((site_idx != s) & (load < cap_gb))[None, None, :]  # (C, K, S)
+        movable = ((x < 1.0 - 1e-12) & others).any(axis=2) & (x[:, :, s] > 0)
         movable_gb = float((vol * x[:, :, s] * movable).sum())
         if movable_gb <= over[s] * 1e-9:
             break
@@ -264,12 +285,14 @@ def fit_storage(ctx: PlacementContext, store: NDArray[np.float64], order: NDArra
                 break
             for c in range(len(ctx.countries)):
                 t = int(order[c, j])
-                if not others[t] or moved[c].max() <= 1e-12:
+                if not others[c, :, t].any() or moved[c].max() <= 1e-12:
                     continue
                 room_gb = cap_gb[t] - load[t]
                 for k in np.flatnonzero(moved[c] > 1e-12):
                     if room_gb <= 0:
                         break
+                    if not others[c, k, t]:
+                        continue
                     if ctx.class_distinct_countries.size and ctx.class_distinct_countries[k]:
                         same = (countries == countries[t]) & (site_idx != t)
                         if (x[c, k, same] > 1e-12).any():
@@ -288,9 +311,10 @@ def fit_storage(ctx: PlacementContext, store: NDArray[np.float64], order: NDArra
     load = np.einsum("ck,cks->s", vol, x)
     if (load <= cap_gb * (1 + 1e-9)).all():
         return x
-    full = [ctx.sites[i] for i in np.flatnonzero(eligible) if load[i] >= cap_gb[i] * (1 - 1e-6)]
+    any_site = elig.any(axis=(0, 1))
+    full = [ctx.sites[i] for i in np.flatnonzero(any_site) if load[i] >= cap_gb[i] * (1 - 1e-6)]
     need_pb = float((vol.sum(axis=0) * ctx.replicas).sum()) / 1e6
-    have_pb = float(cap_gb[eligible].sum()) / 1e6
+    have_pb = float(cap_gb[any_site].sum()) / 1e6
     raise InfeasiblePlacement([
         f"storage: the data needs {need_pb:,.1f} PB with its copies but the eligible sites hold "
         f"{have_pb:,.1f} PB (a site holds at most one copy of a user's data); full: "
@@ -302,7 +326,7 @@ def serve_where_copies(ctx: PlacementContext, serve: NDArray[np.float64], store:
                        order: NDArray[np.int64]) -> NDArray[np.float64]:
     """Keep requests next to the residency-bound data they read: serve[c, s] <= store[c, k, s].
 
-    For every EEA-only class k a site serves at most the share of a country's users whose copy
+    For every residency-bound class k a site serves at most the share of a country's users whose copy
     it holds; a share that :func:`fit_storage` moved away moves with it, to the next site in the
     country's ``order`` that still has room under that bound.
 
@@ -315,9 +339,10 @@ def serve_where_copies(ctx: PlacementContext, serve: NDArray[np.float64], store:
     Returns:
         (C, S) serving shares (``serve`` itself when nothing had to move).
     """
-    if not ctx.class_eea_only.any():
+    bound = np.asarray(ctx.class_bound, bool)
+    if not bound.any():
         return serve
-    limit = store[:, ctx.class_eea_only, :].min(axis=1)  # (C, S)
+    limit = store[:, bound, :].min(axis=1)  # (C, S)
     if (serve <= limit + 1e-12).all():
         return serve
     out = np.minimum(serve, limit)
@@ -342,28 +367,30 @@ def serve_nearest(ctx: PlacementContext, eligible: NDArray[np.bool_],
     A greedy transportation plan: (country, site) pairs in order of modelled RTT, each country's
     peak compute (``ctx.compute_mw``) assigned to the nearest ``eligible`` site until the site's
     contracted IT MW is used up or the site's share reaches the country's copy share of every
-    EEA-only class there (requests are served next to the residency-bound data they read). The
+    residency-bound class there (requests are served next to the residency-bound data they read). The
     site's storage power (planned bytes x ``storage_w_per_gb``) is taken off its contract first.
 
     Args:
         ctx: the decision context (``compute_mw`` must be given).
-        eligible: (S,) sites that may serve.
+        eligible: (S,) sites that may serve, or (C, S) per country.
         store: (C, K, S) copy shares.
 
     Returns:
         (C, S) serving shares and (C,) the share of each country's requests nobody could take.
     """
     C, S = len(ctx.countries), len(ctx.sites)
-    limit = store[:, ctx.class_eea_only, :].min(axis=1) if ctx.class_eea_only.any() else np.ones((C, S))
+    bound = np.asarray(ctx.class_bound, bool)
+    limit = store[:, bound, :].min(axis=1) if bound.any() else np.ones((C, S))
+    eligible = np.broadcast_to(np.asarray(eligible, bool), (C, S))
     need = np.asarray(ctx.compute_mw, dtype=float).copy()
     scale = np.where(need > 0, need, 1.0)  # a country without demand is served at its nearest site
     need = np.where(need > 0, need, 1e-12)
     storage_mw = np.zeros(S)
     if ctx.volume_gb.size and ctx.storage_w_per_gb > 0:
         storage_mw = np.einsum("ck,cks->s", ctx.volume_gb, store) * ctx.storage_w_per_gb / 1e6
-    cap = np.where(eligible, ctx.site_it_mw - storage_mw, 0.0).astype(float)
+    cap = np.where(eligible.any(axis=0), ctx.site_it_mw - storage_mw, 0.0).astype(float)
     serve = np.zeros((C, S))
-    rtt = np.where(eligible[None, :], ctx.rtt_ms, np.inf)
+    rtt = np.where(eligible, ctx.rtt_ms, np.inf)
     for flat in np.argsort(rtt, axis=None, kind="stable"):
         c, s = divmod(int(flat), S)
         if not np.isfinite(rtt[c, s]) or need[c] <= 0 or cap[s] <= 0:
@@ -379,7 +406,8 @@ def serve_nearest(ctx: PlacementContext, eligible: NDArray[np.bool_],
 
 
 def _nearest(ctx: PlacementContext, eligible: NDArray[np.bool_]) -> NDArray[np.int64]:
-    rtt = np.where(eligible[None, :], ctx.rtt_ms, np.inf)
+    """(C, S) each country's sites by modelled RTT, ``eligible`` ((S,) or (C, S)) ones first."""
+    rtt = np.where(np.broadcast_to(eligible, np.shape(ctx.rtt_ms)), ctx.rtt_ms, np.inf)
     return np.argsort(rtt, axis=1, kind="stable")
 
 
@@ -412,74 +440,99 @@ class PreClover:
         return Placement(serve, fit_storage(ctx, store, prefs, eligible))
 
 
+def _spread_in_zone(ctx: PlacementContext, w: NDArray[np.float64], ok: NDArray[np.bool_]) -> NDArray[np.float64]:
+    """(C, K, S) copies spread in proportion to ``w`` over each (country, class)'s ``ok`` sites."""
+    C, K, S = ok.shape
+    store = np.zeros((C, K, S))
+    done: dict[tuple[int, bytes], NDArray[np.float64]] = {}
+    for c in range(C):
+        for k in range(K):
+            key = (int(ctx.replicas[k]), ok[c, k].tobytes())
+            if key not in done:
+                done[key] = spread_copies(np.where(ok[c, k], w, 0.0), int(ctx.replicas[k]))
+            store[c, k] = done[key]
+    return store
+
+
 @register_policy("clover")
 class Clover:
-    """Project Clover: data on EEA sites only; each request served by the nearest site with the data.
+    """Project Clover: data in its zone only; each request served by the nearest site with the data.
 
-    Copies are spread in proportion to contracted IT MW on distinct sites, within each site's
-    storage capacity (:func:`fit_storage`); while the EEA sites cannot hold all the data, what
-    does not fit stays on the interim sites that held it before. Requests go to the nearest
-    site (by modelled RTT) that holds a copy of the requester's residency-bound data and has
-    contracted IT power left (:func:`serve_nearest`, a greedy transportation plan on each
-    country's peak compute, ``ctx.compute_mw``). What the EEA sites cannot carry stays where it
-    was served before (the interim enclave); without one it is spread over the EEA sites in
-    proportion to their contracts (the overload then shows as a warning).
+    Every class of a user is kept on the sites inside the zones of all of that user's
+    residency-bound classes (the enclave; a bound class only in its own zone). Copies are spread
+    in proportion to contracted IT MW on distinct sites, within each site's storage capacity
+    (:func:`fit_storage`); while the enclave cannot hold all the data, what does not fit stays on
+    the interim sites outside it that held it before. Requests go to the nearest enclave site (by
+    modelled RTT) that holds a copy of the requester's residency-bound data and has contracted IT
+    power left (:func:`serve_nearest`, a greedy transportation plan on each country's peak
+    compute, ``ctx.compute_mw``). What the enclave cannot carry stays where it was served before
+    (the interim enclave); without one it is spread over the enclave sites in proportion to their
+    contracts (the overload then shows as a warning).
     """
 
     name = "clover"
 
     def place(self, ctx: PlacementContext) -> Placement:
-        eligible = ctx.site_available & ctx.site_eea
-        _eligible_or_raise(ctx, eligible, "available EEA")
+        ok = ctx.in_zone()  # (C, K, S)
+        enclave = ctx.enclave & ctx.site_available[None, :]  # (C, S)
+        if not ok.any(axis=2).all():
+            raise NoSiteAvailable("no available site among policy.sites lies in the zone of every class")
+        eligible = ok.any(axis=(0, 1))
         w = np.where(eligible, ctx.site_it_mw, 0.0)
         C = len(ctx.countries)
-        store = np.stack([np.tile(spread_copies(w, int(r)), (C, 1)) for r in ctx.replicas], axis=1)
-        eea_order = np.argsort(-w, kind="stable")[: int(eligible.sum())]
+        store = _spread_in_zone(ctx, w, ok)
+        zone_order = np.argsort(-w, kind="stable")[: int(eligible.sum())]
         interim = np.zeros_like(eligible)
         if ctx.previous is not None:
-            interim = ~ctx.site_eea & (ctx.previous.store.sum(axis=(0, 1)) > 0)
+            interim = ~ctx.in_zone(available=False).any(axis=(0, 1)) & (ctx.previous.store.sum(axis=(0, 1)) > 0)
         try:
-            store = fit_storage(ctx, store, np.tile(eea_order, (C, 1)), eligible)
+            store = fit_storage(ctx, store, np.tile(zone_order, (C, 1)), ok)
         except InfeasiblePlacement:
-            # the EEA sites cannot hold it all yet: what does not fit stays on the interim sites
+            # the enclave cannot hold it all yet: what does not fit stays on the interim sites
             if not interim.any():
                 raise
-            order = np.tile(np.r_[eea_order, np.flatnonzero(interim)], (C, 1))
-            store = fit_storage(ctx, store, order, eligible | interim)
-        proportional = np.tile(w / w.sum(), (C, 1))
+            order = np.tile(np.r_[zone_order, np.flatnonzero(interim)], (C, 1))
+            store = fit_storage(ctx, store, order, ok | interim[None, None, :])
+        we = np.where(enclave, ctx.site_it_mw[None, :], 0.0)
+        total = we.sum(axis=1, keepdims=True)
+        proportional = np.where(total > 0, we / np.where(total > 0, total, 1.0), 1.0 / len(ctx.sites))
         if ctx.compute_mw.size == 0:
-            return Placement(serve_where_copies(ctx, proportional, store, _nearest(ctx, eligible)), store)
-        serve, unmet = serve_nearest(ctx, eligible, store)
+            return Placement(serve_where_copies(ctx, proportional, store, _nearest(ctx, enclave)), store)
+        serve, unmet = serve_nearest(ctx, enclave, store)
         if unmet.max() > 1e-12:
-            outside = ctx.previous.serve * ~eligible[None, :] if ctx.previous is not None else np.zeros_like(serve)
+            outside = ctx.previous.serve * ~enclave if ctx.previous is not None else np.zeros_like(serve)
             spare = outside.sum(axis=1, keepdims=True)
             rest = np.where(spare > 0, outside / np.where(spare > 0, spare, 1.0), proportional)
             serve = serve + unmet[:, None] * rest
         return Placement(serve, store)
 
 
-@register_policy("nearest_eea")
-class NearestEEA:
-    """Each country served by its nearest available EEA site (by modelled RTT).
+@register_policy("nearest_in_zone")
+class NearestInZone:
+    """Each country served by its nearest available site inside its data's zones (by modelled RTT).
 
-    Copies go on the nearest ``replicas`` EEA sites, the next nearest where a site's storage is full
-    (:func:`fit_storage`). Compute capacity is not considered (overload shows in the KPIs).
+    A user's bound classes go on the nearest ``replicas`` sites of their zone (``home``: of the
+    user's country), the other classes on the nearest sites inside every bound class's zone;
+    the next nearest where a site's storage is full (:func:`fit_storage`). Compute capacity is
+    not considered (overload shows in the KPIs).
     """
 
-    name = "nearest_eea"
+    name = "nearest_in_zone"
 
     def place(self, ctx: PlacementContext) -> Placement:
-        eligible = ctx.site_available & ctx.site_eea
-        _eligible_or_raise(ctx, eligible, "available EEA")
-        n_ok = int(eligible.sum())
-        order = _nearest(ctx, eligible)
-        C, K, S = len(ctx.countries), len(ctx.classes), len(ctx.sites)
+        ok = ctx.in_zone()
+        enclave = ctx.enclave & ctx.site_available[None, :]
+        if not enclave.any(axis=1).all() or not ok.any(axis=2).all():
+            raise NoSiteAvailable("no available site among policy.sites lies in the zone of every class")
+        C, K, S = ok.shape
+        serve_order = _nearest(ctx, enclave)
         serve = np.zeros((C, S))
-        serve[np.arange(C), order[:, 0]] = 1.0
+        serve[np.arange(C), serve_order[:, 0]] = 1.0
         store = np.zeros((C, K, S))
-        for k in range(K):
-            r = min(int(ctx.replicas[k]), n_ok)
-            for j in range(r):
-                store[np.arange(C), k, order[:, j]] = 1.0
-        fitted = fit_storage(ctx, store, order, eligible)
-        return Placement(serve_where_copies(ctx, serve, fitted, order), fitted)
+        for c in range(C):
+            for k in range(K):
+                order = _nearest(ctx, ok[c, k])[c]
+                r = min(int(ctx.replicas[k]), int(ok[c, k].sum()))
+                store[c, k, order[:r]] = 1.0
+        fitted = fit_storage(ctx, store, serve_order, ok)
+        return Placement(serve_where_copies(ctx, serve, fitted, serve_order), fitted)

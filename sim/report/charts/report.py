@@ -1,6 +1,6 @@
 """Charts of the leadership report that the per-run charts in :mod:`sim.report.charts` lack.
 
-KPIs of several runs side by side, what leaves the EEA, cost per calendar year, carbon per site
+KPIs of several runs side by side, what leaves the residency zones, cost per calendar year, carbon per site
 and the gateway's access-request waits against their SLA. Same conventions as
 :mod:`sim.report.charts`: pandas / plain data in, a matplotlib :class:`~matplotlib.figure.Figure`
 out (object-oriented API, Agg canvas, no pyplot state), titles that state the finding computed
@@ -93,8 +93,8 @@ KPI_AXES: dict[str, tuple[str, float]] = {
     "energy_mwh_per_year": ("GWh per year", 1e-3),
     "co2_t_per_year": ("kt CO2 per year", 1e-3),
     "stored_pb_total": ("PB", 1.0),
-    "eea_residency_share": ("% of bytes", 100.0),
-    "transfer_tb_out_of_eea_per_year": ("TB per year", 1.0),
+    "residency_share": ("% of bytes", 100.0),
+    "transfer_tb_out_of_residency_per_year": ("TB per year", 1.0),
     "user_rtt_ms_p50": ("ms", 1.0),
     "user_rtt_ms_p95": ("ms", 1.0),
     "gateway_wait_s_p95": ("hours", 1 / 3600),
@@ -184,11 +184,12 @@ def kpi_comparison_chart(
     return fig
 
 
-def transfers_out_chart(table: pd.DataFrame, *, title: str | None = None) -> Figure:
-    """Horizontal bars of what leaves the EEA per destination, stacked by data class.
+def transfers_out_chart(table: pd.DataFrame, *, zone: str = "its zone", title: str | None = None) -> Figure:
+    """Horizontal bars of what leaves the data's zone per destination, stacked by data class.
 
     Args:
         table: Columns ``destination``, ``data_class`` and ``tb_per_year`` (TB a year).
+        zone: how the zone is named in texts.
         title: Default states the total and the main destination.
 
     Returns:
@@ -201,7 +202,7 @@ def transfers_out_chart(table: pd.DataFrame, *, title: str | None = None) -> Fig
     if missing:
         raise ValueError(f"transfers table is missing column(s) {missing}")
     if table.empty:
-        raise ValueError("transfers table is empty: nothing leaves the EEA")
+        raise ValueError("transfers table is empty: nothing leaves its zone")
     wide = table.pivot_table(index="destination", columns="data_class", values="tb_per_year",
                              aggfunc="sum", fill_value=0.0)
     wide = wide.loc[wide.sum(axis=1).sort_values().index]
@@ -210,7 +211,7 @@ def transfers_out_chart(table: pd.DataFrame, *, title: str | None = None) -> Fig
     if title is None:
         top = str(wide.sum(axis=1).idxmax())
         share = 100 * float(wide.sum(axis=1).max()) / total if total > 0 else 0.0
-        title = f"{format_number(total)} TB a year leaves the EEA, {share:.0f} % of it to {top}"
+        title = f"{format_number(total)} TB a year leaves {zone}, {share:.0f} % of it to {top}"
     fig = new_figure((8, max(2.6, 0.5 * len(wide.index) + 1.8)))
     ax = fig.add_subplot()
     y = np.arange(len(wide.index))
@@ -220,7 +221,7 @@ def transfers_out_chart(table: pd.DataFrame, *, title: str | None = None) -> Fig
         ax.barh(y, v, left=left, height=0.6, color=class_color(cls), label=cls, edgecolor="white")
         left += v
     ax.set_yticks(y, list(wide.index))
-    ax.set_xlabel("Data leaving the EEA (TB per year)")
+    ax.set_xlabel(f"Data leaving {zone} (TB per year)")
     ax.set_ylabel("Destination")
     ax.set_xlim(0, max(left.max(), 1e-9) * 1.05)
     if left.max() >= 1000:
@@ -491,7 +492,7 @@ def data_location_chart(
     *,
     baseline: str | None = None,
     residency: Mapping[str, float | None] | None = None,
-    zone: str = "EEA",
+    zone: str = "its zone",
     title: str,
     figsize: tuple[float, float] = SUMMARY_FIGSIZE,
 ) -> Figure:
@@ -547,7 +548,7 @@ def leaving_zone_chart(
     leaving_tb: Mapping[str, Mapping[str, float]],
     *,
     baseline: str | None = None,
-    zone: str = "EEA",
+    zone: str = "its zone",
     title: str,
     figsize: tuple[float, float] = SUMMARY_FIGSIZE,
 ) -> Figure:
@@ -590,7 +591,7 @@ def leaving_zone_chart(
             what = FLOW_KIND_LABELS.get(parts[0][0], parts[0][0]) if parts[0][1] >= 0.9 * total else "mixed flows"
             text = f"{format_number(round_to_range(total, total, total))} TB/yr: {what}"
         else:
-            text = f"nothing leaves the {zone}"
+            text = f"nothing leaves {zone}"
         # the label sits above its bar, from the axis on, so it never runs off the figure
         ax.annotate(text, (0.0, yi + 0.27), xycoords=("axes fraction", "data"), xytext=(2, 0),
                     textcoords="offset points", va="bottom", ha="left", fontsize=8)
@@ -601,10 +602,10 @@ def leaving_zone_chart(
         ax.set_xlim(floor, float(positive.max()) * 1.5)
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: format_number(v)))
         ax.xaxis.set_minor_formatter(NullFormatter())
-        ax.set_xlabel(f"Data leaving the {zone} (TB per year, log scale)")
+        ax.set_xlabel(f"Data leaving {zone} (TB per year, log scale)")
     else:
         ax.set_xlim(0, max(float(totals.max()), 1e-9) * 1.1)
-        ax.set_xlabel(f"Data leaving the {zone} (TB per year)")
+        ax.set_xlabel(f"Data leaving {zone} (TB per year)")
         if totals.max() >= 1000:
             ax.xaxis.set_major_formatter(StrMethodFormatter(TICK_THOUSANDS))
     apply_style(ax, grid_axis="x")
@@ -615,7 +616,7 @@ def leaving_zone_chart(
 def residency_over_time_chart(
     shares: Mapping[str, pd.Series],
     *,
-    zone: str = "EEA",
+    zone: str = "its zone",
     milestones: Sequence[tuple[str, pd.Timestamp]] = (),
     title: str,
     figsize: tuple[float, float] = SUMMARY_FIGSIZE,
@@ -664,7 +665,7 @@ def residency_over_time_chart(
     if start is not None and end is not None and end > start:
         ax.set_xlim(start, end)
     ax.set_ylim(0, 103)
-    ax.set_ylabel(f"{zone}-only data in the {zone} (%)")
+    ax.set_ylabel(f"Residency-bound data in {zone} (%)")
     apply_style(ax)
     _summary_title(ax, title)
     if len(shares) > 1:

@@ -136,7 +136,7 @@ def cost_by_site_chart(
     costs: pd.DataFrame,
     *,
     reference_eur_per_year: float = 1.2e9,
-    reference_label: str = "Published Clover figure EUR 1.2 bn/yr",
+    reference_label: str = "reference figure",
     title: str | None = None,
 ) -> Figure:
     """Stacked bars of annual cost per site by category, plus a total bar.

@@ -48,7 +48,7 @@ SITE_COLORS: dict[str, str] = {
 POLICY_COLORS: dict[str, str] = {
     "pre_clover": BLACK,
     "clover": VERMILLION,
-    "nearest_eea": SKY_BLUE,
+    "nearest_in_zone": SKY_BLUE,
     "cost_optimal": BLUISH_GREEN,
     "carbon_optimal": ORANGE,
     "latency_optimal": BLUE,
@@ -151,7 +151,7 @@ def policy_color(name: str) -> str:
     """Return the fixed colour for a placement policy (case-insensitive).
 
     Args:
-        name: Policy name, e.g. ``"nearest_eea"``.
+        name: Policy name, e.g. ``"nearest_in_zone"``.
 
     Returns:
         Hex colour string; a deterministic fallback for unknown names.

@@ -25,6 +25,7 @@ import pandas as pd
 from sim import reference
 from sim.reference.units import DAY_S, YEAR_DAYS, YEAR_S
 from sim.results import kpis
+from sim.scenario.zones import ZoneSpec, default_zones, resolve_zones
 
 __all__ = ["TABLES", "ReportInputError", "RunFolder", "Spread", "load_run", "choose_baseline"]
 
@@ -275,17 +276,17 @@ class RunFolder:
         return {str(k): float(v) for k, v in by.items()}
 
     def leaving(self, by: Sequence[str] = ("destination", "data_class")) -> pd.DataFrame | None:
-        """TB per year leaving the EEA (``leaves_eea``), grouped by ``by``, mean over replications.
+        """TB per year leaving its class's zone (``leaves_residency``), grouped by ``by``, mean over replications.
 
         Returns:
             Columns ``by`` + ``tb_per_year`` and ``kinds`` (the kinds of flow), largest first; None
             without a transfers table.
         """
         t = self.table("transfers")
-        if t is None:
+        if t is None or "leaves_residency" not in t.columns:
             return None
         cols = list(by)
-        flag = t["leaves_eea"]
+        flag = t["leaves_residency"]
         if flag.dtype != bool:
             flag = flag.astype(str).str.lower().isin(("true", "1"))
         out = t[flag]
@@ -297,25 +298,77 @@ class RunFolder:
         return g.drop(columns="tb").sort_values("tb_per_year", ascending=False, kind="stable")
 
     def residency_series(self) -> pd.Series | None:
-        """Share of EEA-only data held in the EEA over time (first replication), or None without the table."""
+        """Share of residency-bound data held in its zone over time (first replication), or None without the table."""
         table = self.first("residency")
         if table is None or table.empty or "time" not in table.columns:
             return None
-        column = next((c for c in ("eea_share_protected", "eea_share_all") if c in table.columns), None)
-        if column is None:
+        column = "residency_share"
+        if column not in table.columns:
             return None
         return pd.Series(table[column].to_numpy(dtype=float), index=pd.to_datetime(table["time"]), name=column)
 
-    def site_in_eea(self, site: str) -> bool | None:
-        """Whether a site of the run is in the EEA (its jurisdiction, else its country), or None if unknown."""
+    @property
+    def company(self) -> str:
+        """The company's name (``company.name``), or a neutral "the company"."""
+        name = self.resolved.get("company", {}).get("name") if isinstance(self.resolved.get("company"), dict) else None
+        return str(name) if name else "the company"
+
+    @property
+    def reference_label(self) -> str:
+        """What the reference cost is (``costs.reference_label``), e.g. "Published Clover figure"."""
+        label = self.resolved.get("costs", {}).get("reference_label")
+        return str(label) if label else "reference figure"
+
+    def _zones(self) -> dict[str, frozenset[str]]:
+        """The run's zones with their countries (``includes`` resolved); the bundled ones for old runs."""
+        raw = self.resolved.get("zones")
+        tables = raw if isinstance(raw, dict) and raw else default_zones()
+        specs = {str(n): ZoneSpec.model_validate(z) for n, z in tables.items() if isinstance(z, dict)}
+        codes = {c for z in specs.values() for c in z.countries}
+        try:
+            return resolve_zones(specs, codes)
+        except ValueError:
+            return {}
+
+    def _bound_rules(self) -> list[str]:
+        """Residency rules of the run's residency-bound classes."""
+        classes = self.resolved.get("data_classes", {})
+        rules = [str(d.get("residency", "any")) for d in classes.values() if isinstance(d, dict)]
+        return sorted({r for r in rules if r != "any"})
+
+    @property
+    def zone_name(self) -> str:
+        """How texts name where the run's residency-bound data must stay (a zone's label, if one)."""
+        rules = self._bound_rules()
+        if len(rules) == 1 and rules[0] == "home":
+            return "the users' own countries"
+        if len(rules) == 1:
+            raw = self.resolved.get("zones")
+            tables = raw if isinstance(raw, dict) and raw else default_zones()
+            zone = tables.get(rules[0])
+            label = zone.get("label") if isinstance(zone, dict) else None
+            return str(label) if label else rules[0].upper() if rules[0] in ("eea", "eu") else rules[0]
+        return "their zones" if len(rules) > 1 else "its zone"
+
+    def site_in_zone(self, site: str) -> bool | None:
+        """Whether a site lies inside the zone of every residency-bound class of the run, or None if unknown."""
         record = self.resolved.get("sites", {}).get(site)
         if not isinstance(record, dict):
             record = reference.site_records().get(site, {})
-        jurisdiction = record.get("jurisdiction")
-        if isinstance(jurisdiction, str) and jurisdiction:
-            return jurisdiction.strip().upper() == "EEA"
-        country = reference.countries().get(str(record.get("country", "")))
-        return None if country is None else country.eea
+        country = record.get("country")
+        if not isinstance(country, str) or not country:
+            return None
+        zones = self._zones()
+        users = self.resolved.get("population", {}).get("countries") or []
+        inside = True
+        for rule in self._bound_rules():
+            if rule == "home":
+                inside &= country in users
+            elif rule in zones:
+                inside &= country in zones[rule]
+            else:
+                return None
+        return inside
 
 
 def _read_table(folder: Path, name: str) -> pd.DataFrame | None:

@@ -284,7 +284,7 @@ def _costs_section(runs: Sequence[RunFolder]) -> Section:
             continue
         ref = r.reference_eur_per_year
         fig = charts.cost_by_site_chart(costs, reference_eur_per_year=ref,
-                                        reference_label=f"Reference {format_eur(ref)}/yr (published Clover figure)")
+                                        reference_label=f"{r.reference_label} {format_eur(ref)}/yr")
         by_cat = costs.groupby("category")["eur_per_year"].sum().sort_values(ascending=False)
         total = float(by_cat.sum())
         rows = [[str(c), f"{format_number(float(v) / 1e6)}", format_share(float(v) / total if total else 0.0)] for c, v in by_cat.items()]
@@ -308,22 +308,22 @@ def _transfers_section(runs: Sequence[RunFolder]) -> Section:
             continue
         leaves = not g.empty and float(g["tb_per_year"].sum()) > 0
         if not leaves:
-            blocks.append(f"{r.name}: nothing leaves the EEA in this run.")
+            blocks.append(f"{r.name}: nothing leaves {r.zone_name} in this run.")
         else:
             total = float(g["tb_per_year"].sum())
-            blocks.append(Chart(transfers_out_chart(g),
-                                f"{r.name}: data leaving the EEA by destination and data class, TB per year"))
+            blocks.append(Chart(transfers_out_chart(g, zone=r.zone_name),
+                                f"{r.name}: data leaving {r.zone_name} by destination and data class, TB per year"))
             rows = [[str(x.destination), str(x.data_class), str(x.kinds), format_number(float(x.tb_per_year)),
                      format_share(float(x.tb_per_year) / total)] for x in g.itertuples(index=False)]
             blocks.append(Table(["Destination", "Data class", "Kind of flow", "TB per year", "Share"], rows,
-                                caption=f"{r.name}: flows with leaves_eea = true, mean over replications"))
+                                caption=f"{r.name}: flows with leaves_residency = true, mean over replications"))
         blocked = r.kpi(BLOCKED)
         if blocked is not None and blocked > 0:
             blocks.append(f"{r.name}: {'a further ' if leaves else ''}{format_number(blocked)} TB a year were "
                           "blocked by the gateway or stopped by the transfer policy, measured "
                           f"{'like the flows above: ' if leaves else ''}at the border, as they would have crossed "
                           "it (after pseudonymisation where a gateway pseudonymises).")
-    return Section("transfers", "What leaves the EEA", blocks)
+    return Section("transfers", "What leaves the residency zones", blocks)
 
 
 def _flows(run: RunFolder) -> pd.DataFrame | None:

@@ -3,17 +3,18 @@
 The runs have roles (:func:`~sim.report.leadership.runs.choose_baseline`): one baseline, the
 others compared with it. What they compare decides the question (:func:`comparison_kind`):
 
-* ``residency``: a run keeps far more of the EEA-only data in the EEA than the baseline ("What
-  does keeping European user data in the EEA cost, and what does it buy?");
-* ``policies``: placement policies with the same residency ("Which placement serves European users
-  at the lowest cost, and what does it give up?");
+* ``residency``: a run keeps far more of the residency-bound data in its zone than the baseline
+  ("What does keeping <company>'s user data in <zone> cost, and what does it buy?");
+* ``policies``: placement policies with the same residency ("Which placement serves <company>'s
+  users at the lowest cost, and what does it give up?");
 * ``whatif``: the baseline's policy under other circumstances (outages, regulatory what-ifs);
-* ``timeline``: a multi-year run in which the data moves ("How fast does European user data reach
-  the EEA, and what does the move cost?");
-* ``single``: one run, compared with the published reference only.
+* ``timeline``: a multi-year run in which the data moves ("How fast does <company>'s user data
+  reach <zone>, and what does the move cost?");
+* ``single``: one run, compared with its reference figure only (``costs.reference_label``).
 
-The answer names the run it is about (the cheapest of the runs that keep the most data in the
-EEA when several do) and states the yearly cost with its range: the assumption range (p5-p95 of
+<zone> is the label of the focus run's residency zone and <company> its ``company.name``. The
+answer names the run it is about (the cheapest of the runs that keep the most data in its zone
+when several do) and states the yearly cost with its range: the assumption range (p5-p95 of
 ``--uncertainty N``) and its two largest drivers where the run has them, the 95 % interval over
 replications otherwise, nothing where there is neither. Values are rounded to what the range
 supports (:func:`sim.report.format.round_to_range`); labels, units and better-directions come from
@@ -53,8 +54,8 @@ from sim.results import kpis as catalogue
 __all__ = ["Roles", "comparison_kind", "question_for", "range_phrase", "build_summary", "COST", "RESIDENCY", "LEAVING"]
 
 COST = "cost_eur_per_year"
-RESIDENCY = "eea_residency_share"
-LEAVING = "transfer_tb_out_of_eea_per_year"
+RESIDENCY = "residency_share"
+LEAVING = "transfer_tb_out_of_residency_per_year"
 
 #: Resolution of page one's chart PNGs in the HTML page (sharp when the page is zoomed or printed).
 SUMMARY_DPI = 150
@@ -69,10 +70,11 @@ HEADLINE_CANDIDATES: dict[str, tuple[str, ...]] = {
     "timeline": (COST, RESIDENCY, "residency_99_date", "pending_migration_tb", "migrated_tb", LEAVING),
 }
 
+#: Questions per kind of comparison; ``{zone}`` is where the focus run's bound data must stay, ``{company}`` whose data it is.
 QUESTIONS = {
-    "residency": "What does keeping European user data in the EEA cost, and what does it buy?",
-    "policies": "Which placement serves European users at the lowest cost, and what does it give up?",
-    "timeline": "How fast does European user data reach the EEA, and what does the move cost?",
+    "residency": "What does keeping {company}'s user data in {zone} cost, and what does it buy?",
+    "policies": "Which placement serves {company}'s users at the lowest cost, and what does it give up?",
+    "timeline": "How fast does {company}'s user data reach {zone}, and what does the move cost?",
 }
 
 
@@ -108,7 +110,7 @@ def _residency(run: RunFolder) -> float | None:
 
 
 def _cheapest(runs: Sequence[RunFolder]) -> RunFolder:
-    """The cheapest of the runs that keep the most EEA-only data in the EEA (within 0.5 pp)."""
+    """The cheapest of the runs that keep the most residency-bound data in its zone (within 0.5 pp)."""
     shares = [s for s in (_residency(r) for r in runs) if s is not None]
     best = max(shares) if shares else None
     keep = [r for r in runs if best is None or (_residency(r) is not None and _residency(r) >= best - 0.005)]
@@ -145,11 +147,11 @@ def comparison_kind(runs: Sequence[RunFolder], baseline: RunFolder | None) -> Ro
 def question_for(roles: Roles) -> str:
     """The question the runs answer, from their roles, names and policies."""
     if roles.kind in QUESTIONS:
-        return QUESTIONS[roles.kind]
+        return QUESTIONS[roles.kind].format(zone=roles.focus.zone_name, company=roles.focus.company)
     if roles.kind == "whatif" and roles.baseline is not None:
         names = _join([r.name for r in roles.others])
         return f"What would {names} change against {roles.baseline.name}?"
-    return f"What does {roles.focus.name} cost a year, and where does European user data live?"
+    return f"What does {roles.focus.name} cost a year, and where does {roles.focus.company}'s user data live?"
 
 
 def _join(words: Sequence[str]) -> str:
@@ -230,17 +232,22 @@ def _tb(run: RunFolder) -> str:
     return "n/a" if value is None else f"{format_number(value)} TB"
 
 
+def _lower_first(text: str) -> str:
+    """``"Published Clover figure"`` -> ``"published Clover figure"`` (for the middle of a sentence)."""
+    return text[:1].lower() + text[1:]
+
+
 def _answer(roles: Roles) -> str:
     f, b = roles.focus, roles.baseline
     if roles.kind == "residency" and b is not None:
         keepers = [r for r in roles.others if (_residency(r) or 0.0) >= (_residency(b) or 0.0) + 0.05]
-        lead = (f"Of the {len(keepers)} ways to keep European user data in the EEA, {f.name} costs least: "
-                if len(keepers) > 1 else f"Keeping European user data in the EEA ({f.name}) costs ")
+        lead = (f"Of the {len(keepers)} ways to keep {f.company}'s user data in {f.zone_name}, {f.name} costs least: "
+                if len(keepers) > 1 else f"Keeping {f.company}'s user data in {f.zone_name} ({f.name}) costs ")
         text = lead + f"{_cost_with_range(f)}, {_cost_change(f, b)}"
-        text += f"; it raises the EEA-only data held in the EEA from {_share(b)} to {_share(f)}"
+        text += f"; it raises the residency-bound data held in {f.zone_name} from {_share(b)} to {_share(f)}"
         if f.kpi(LEAVING) is not None and b.kpi(LEAVING) is not None:
             verb = "cuts" if (f.kpi(LEAVING) or 0) < (b.kpi(LEAVING) or 0) else "raises"
-            text += f" and {verb} the data leaving the EEA from {_tb(b)} to {_tb(f)} a year"
+            text += f" and {verb} the data leaving {f.zone_name} from {_tb(b)} to {_tb(f)} a year"
         return text + "."
     if roles.kind == "policies" and b is not None:
         ca, cb = f.kpi(COST), b.kpi(COST)
@@ -250,7 +257,7 @@ def _answer(roles: Roles) -> str:
         text = f"{f.name} costs least: {_cost_with_range(f)}, {_cost_change(f, b)}"
         rtt_f, rtt_b = f.kpi("user_rtt_ms_p95"), b.kpi("user_rtt_ms_p95")
         if _residency(f) is not None:
-            text += f", with {_share(f)} of EEA-only data in the EEA"
+            text += f", with {_share(f)} of residency-bound data in {f.zone_name}"
         if rtt_f is not None and rtt_b is not None:
             text += (f" and a 95th-percentile round trip of {format_kpi(rtt_f, 'ms')} "
                      f"(against {format_kpi(rtt_b, 'ms')})")
@@ -268,7 +275,7 @@ def _answer(roles: Roles) -> str:
         return text + "."
     if roles.kind == "timeline":
         series = f.residency_series()
-        text = f"{f.name} brings the EEA-only data held in the EEA"
+        text = f"{f.name} brings the residency-bound data held in {f.zone_name}"
         if series is not None and len(series):
             end = str(series.index.max())[:10]
             text += f" from {format_share(float(series.iloc[0]))} to {format_share(float(series.iloc[-1]))} by {end}"
@@ -290,11 +297,11 @@ def _answer(roles: Roles) -> str:
         rel = format_change(cost, ref)
         side = "in line with" if rel in ("0 %",) or abs(cost - ref) < 0.005 * ref else \
             f"{rel.lstrip('+-')} {'above' if cost > ref else 'below'}"
-        text += f", {side} the published {format_eur(ref)}"
+        text += f", {side} the {_lower_first(f.reference_label)} ({format_eur(ref)})"
     if _residency(f) is not None:
-        text += f"; it keeps {_share(f)} of EEA-only data in the EEA"
+        text += f"; it keeps {_share(f)} of residency-bound data in {f.zone_name}"
         if f.kpi(LEAVING) is not None:
-            text += f", and {_tb(f)} a year leaves the EEA"
+            text += f", and {_tb(f)} a year leaves it"
     return text + "."
 
 
@@ -328,9 +335,9 @@ def _headline(roles: Roles, name: str) -> Headline:
     if b is None and name == COST and value is not None:
         ref = f.reference_eur_per_year
         if abs(value - ref) < 0.005 * ref:
-            return Headline(label, shown, f"in line with the published {format_eur(ref)}", "same", note)
-        # the published figure is what the model is held to, not a rival: no better or worse
-        return Headline(label, shown, f"{format_change(value, ref)} vs published {format_eur(ref)}", "", note)
+            return Headline(label, shown, f"in line with the {_lower_first(f.reference_label)} {format_eur(ref)}", "same", note)
+        # the reference figure is what the model is held to, not a rival: no better or worse
+        return Headline(label, shown, f"{format_change(value, ref)} vs {_lower_first(f.reference_label)} {format_eur(ref)}", "", note)
     if b is not None:
         return Headline(label, shown, f"does not apply to {b.name}", "", note)
     return Headline(label, shown, "", "", note)
@@ -368,11 +375,11 @@ def _cost_chart(roles: Roles) -> Chart | None:
     if b is not None and b is not f:
         rel = format_change(f.kpi(COST), b.kpi(COST))
         title += f", {rel} against {b.name}" if rel != "n/a" else ""
-    title += f"; published figure {format_eur(ref)}"
+    title += f"; {_lower_first(f.reference_label)} {format_eur(ref)}"
     fig = cost_comparison_chart({r.name: r.cost_by_category() for r in runs},
                                 baseline=b.name if b is not None else None, spreads=spreads,
-                                reference_eur_per_year=ref, reference_label="Published", title=title)
-    alt = ("Yearly cost per run, stacked by category, with the published reference as a dashed line"
+                                reference_eur_per_year=ref, reference_label=f.reference_label, title=title)
+    alt = (f"Yearly cost per run, stacked by category, with the {_lower_first(f.reference_label)} as a dashed line"
            + ("; whiskers are the ranges" if spreads else ""))
     return Chart(fig, alt, SUMMARY_DPI)
 
@@ -384,15 +391,16 @@ def _location_chart(roles: Roles) -> Chart | None:
     in_zone: dict[str, bool | None] = {}
     for r in runs:
         for s in r.stored_pb_by_site():
-            in_zone.setdefault(s, r.site_in_eea(s))
+            in_zone.setdefault(s, r.site_in_zone(s))
     f, b = roles.focus, roles.baseline
-    title = f"{f.name} holds {_share(f)} of EEA-only data in the EEA"
+    zone = f.zone_name
+    title = f"{f.name} holds {_share(f)} of residency-bound data in {zone}"
     if b is not None and b is not f:
         title += f"; {b.name} {_share(b)}"
     fig = data_location_chart({r.name: r.stored_pb_by_site() for r in runs}, in_zone,
                               baseline=b.name if b is not None else None,
-                              residency={r.name: _residency(r) for r in runs}, title=title)
-    return Chart(fig, "Stored data per run at the end of the run, stacked by site; hatched sites are outside the EEA",
+                              residency={r.name: _residency(r) for r in runs}, zone=zone, title=title)
+    return Chart(fig, f"Stored data per run at the end of the run, stacked by site; hatched sites are outside {zone}",
                  SUMMARY_DPI)
 
 
@@ -406,12 +414,13 @@ def _leaving_chart(roles: Roles) -> Chart | None:
         return None
     f, b = roles.focus, roles.baseline
     total = sum(data.get(f.name, {}).values())
-    title = (f"{_tb(f)} a year still leaves the EEA under {f.name}" if total > 0
-             else f"Nothing leaves the EEA under {f.name}")
+    zone = f.zone_name
+    title = (f"{_tb(f)} a year still leaves {zone} under {f.name}" if total > 0
+             else f"Nothing leaves {zone} under {f.name}")
     if b is not None and b is not f and b.name in data:
         title += f"; {b.name} {_tb(b)}"
-    fig = leaving_zone_chart(data, baseline=b.name if b is not None else None, title=title)
-    return Chart(fig, "Data leaving the EEA per run, TB per year, labelled with what it is", SUMMARY_DPI)
+    fig = leaving_zone_chart(data, baseline=b.name if b is not None else None, zone=zone, title=title)
+    return Chart(fig, f"Data leaving {zone} per run, TB per year, labelled with what it is", SUMMARY_DPI)
 
 
 def _residency_chart(roles: Roles) -> Chart | None:
@@ -420,13 +429,14 @@ def _residency_chart(roles: Roles) -> Chart | None:
     if series is None or series.empty:
         return None
     date99 = f.kpi_text("residency_99_date")
-    title = (f"99 % of EEA-only data is in the EEA on {date99}" if date99 else
-             f"{format_share(float(series.iloc[-1]))} of EEA-only data is in the EEA at the end; 99 % not reached")
+    zone = f.zone_name
+    title = (f"99 % of residency-bound data is in {zone} on {date99}" if date99 else
+             f"{format_share(float(series.iloc[-1]))} of residency-bound data is in {zone} at the end; 99 % not reached")
     sites = list(f.stored_pb_by_site())
     marks = [m for m in milestones({"resolved_scenario": f.resolved, "kpis": f.kpis}, sites)
              if "99 %" not in m[0]]
-    fig = residency_over_time_chart({f.name: series}, milestones=marks, title=title)
-    return Chart(fig, f"{f.name}: share of EEA-only data held in the EEA over time", SUMMARY_DPI)
+    fig = residency_over_time_chart({f.name: series}, milestones=marks, zone=zone, title=title)
+    return Chart(fig, f"{f.name}: share of residency-bound data held in {zone} over time", SUMMARY_DPI)
 
 
 def _cost_by_year_chart(roles: Roles) -> Chart | None:
@@ -439,7 +449,7 @@ def _cost_by_year_chart(roles: Roles) -> Chart | None:
     title = f"{f.name}: spending peaks in {peak} at {format_eur(float(totals.max()))}"
     fig = cost_by_year_chart(by_year, reference_eur_per_year=f.reference_eur_per_year, title=title,
                              figsize=SUMMARY_FIGSIZE)
-    return Chart(fig, f"{f.name}: cost per calendar year by site against the published yearly figure", SUMMARY_DPI)
+    return Chart(fig, f"{f.name}: cost per calendar year by site against the {_lower_first(f.reference_label)}", SUMMARY_DPI)
 
 
 def _charts(roles: Roles) -> list[Chart]:
