@@ -87,7 +87,7 @@ def days(shift) -> str:
 
 
 display(pd.DataFrame([
-    {"region": r.name, "in EEA": r.in_eea, "requests per hour": r.rate_per_hour(),
+    {"region": r.name, "in zone": r.in_zone, "requests per hour": r.rate_per_hour(),
      "local hours": f"{r.start_hour:g}-{r.end_hour:g} (UTC{r.utc_offset_h:+g})",
      "weekdays only": r.weekdays_only, "restricted share": r.restricted_share}
     for r in gateway.regions

@@ -32,9 +32,8 @@
 # lists the sources. The cases differ in size (20.9 M to 175 M users), so the comparison is made
 # per monthly user as well as in total.
 #
-# **Caveat until issue 10 is merged.** Today's country table holds only the 32 European
-# countries, so Project Texas's users are a stand-in placed in Ireland (marked `ISSUE10:` in the
-# file): its cost, energy, storage, residency and gateway figures hold, its round trips do not.
+# Each case states its own rule as a zone: Clover's `europe` (EEA + UK + CH), Project Texas's
+# `us`, and Germany's `home` (each user's personal data in the user's own country).
 #
 # **Parameters** are in the first code cell. The defaults (four weeks at hourly steps, two
 # replications, gateway on) take about a minute; `GATEWAY = False` is faster (the tests use it)
@@ -111,20 +110,15 @@ for label, r in results.items():
 #
 # Means over the replications, in readable units; `per user` rows divide by the case's monthly
 # users at the start. The residency share is the share of each residency-bound class stored in
-# its zone (the EEA for Clover; in the two examples the zone is the rule's country, which today's
-# schema writes with German- or US-only sites, see the `ISSUE10:` lines). The table is saved as
-# `cases.csv` in `OUT`.
+# its zone (Europe for Clover, the US for Project Texas, the user's own country for Germany). The
+# table is saved as `cases.csv` in `OUT`.
 
 # %%
 means = {label: r.kpi_summary().set_index("name")["mean"] for label, r in results.items()}
 
 
 def kpi(label: str, *names: str) -> float:
-    """Mean of the first KPI of `names` that case `label` reports (NaN if none).
-
-    The residency KPIs are being renamed from `eea_*` to `residency_*` (issue 10); both
-    spellings are accepted so this notebook runs on either side of the rename.
-    """
+    """Mean of the first KPI of `names` that case `label` reports (NaN if none)."""
     for name in names:
         if name in means[label].index and means[label][name] is not None:
             return float(means[label][name])
@@ -140,9 +134,9 @@ ROWS = {  # row label -> (KPI names, first found; divide by; per monthly user?)
     "CO2 per user, kg/yr": (("co2_t_per_year",), 1e-3, True),
     "Stored, PB": (("stored_pb_total",), 1.0, False),
     "Stored per user, GB": (("stored_pb_total",), 1e-6, True),
-    "Residency share, %": (("residency_share", "eea_residency_share"), 0.01, False),
-    "Stored outside the zone, PB": (("stored_pb_outside_residency", "stored_pb_outside_eea"), 1.0, False),
-    "Sent out of the zone, TB/yr": (("transfer_tb_out_of_residency_per_year", "transfer_tb_out_of_eea_per_year"), 1.0, False),
+    "Residency share, %": (("residency_share",), 0.01, False),
+    "Stored outside the zone, PB": (("stored_pb_outside_residency",), 1.0, False),
+    "Sent out of the zone, TB/yr": (("transfer_tb_out_of_residency_per_year",), 1.0, False),
     "Round trip p95, ms": (("user_rtt_ms_p95",), 1.0, False),
     "Gateway requests, M/yr": (("gateway_requests_per_year",), 1e6, False),
     "Gateway wait p95, min": (("gateway_wait_s_p95",), 60.0, False),
@@ -221,10 +215,9 @@ display(Markdown("\n".join(lines)))
 # ## What to change
 #
 # * `HORIZON_DAYS = 365` for a full year (seasons and the New Year's Eve peak included).
-# * Add a case to `CASES`, e.g. Germany with Dublin as a third site for the classes that may leave:
-#   `"Germany + Dublin": ("examples/germany_in_country.toml", ['policy.sites=["frankfurt","berlin","dublin"]'])`
-#   (meaningful once `residency = "home"` lands: today's `nearest_eea` would put German personal
-#   data in Dublin).
+# * Add a case to `CASES`, e.g. Germany with Virginia as a third site: the `home` rule keeps the
+#   personal data in Germany all the same:
+#   `"Germany + Virginia": ("examples/germany_in_country.toml", ['policy.sites=["frankfurt","berlin","virginia"]'])`.
 # * Project Texas with TikTok's own Virginia site as a failover-only backup:
 #   `("examples/project_texas.toml", ['policy.failover_sites=["virginia"]'])`.
 # * The same runs from the command line: `clover-sim run scenarios/examples/project_texas.toml`.

@@ -163,7 +163,7 @@ def gateway_backlog_share(config: GatewayConfig, export_jobs_per_hour: float = 0
         access = reviewed = config.access_requests_per_hour
     else:
         shares = [(r.rate_per_hour() * _working_share(r.start_hour, r.end_hour, r.weekdays_only),
-                   r.restricted_share if r.in_eea else 1.0) for r in config.regions]
+                   r.restricted_share if r.in_zone else 1.0) for r in config.regions]
         shares += [(c.requests_per_day(mau) / 24.0, c.review_share) for c in config.user_driven]
         access = sum(rate for rate, _ in shares)
         reviewed = sum(rate * share for rate, share in shares)

@@ -152,7 +152,9 @@ class RequesterRegion(_Model):
     """
 
     name: str
-    in_eea: bool = Field(False, description="requests from inside the EEA are reviewed only if restricted")
+    in_zone: bool = Field(
+        False, description="requesters inside the data's residency zone (its law and oversight): reviewed only if restricted"
+    )
     requests_per_hour: NonNegFloat | None = Field(
         None, le=1e7, description="requests per hour during working hours; overrides head count x rate"
     )
@@ -472,7 +474,7 @@ class GatewayConfig(_Model):
     def _review_needed(self) -> bool:
         if self.access_requests_per_hour is not None:
             return self.access_requests_per_hour > 0
-        return any(r.rate_per_hour() > 0 and (not r.in_eea or r.restricted_share > 0) for r in self.regions) or any(
+        return any(r.rate_per_hour() > 0 and (not r.in_zone or r.restricted_share > 0) for r in self.regions) or any(
             c.requests_per_million_mau_per_day > 0 and c.review_share > 0 for c in self.user_driven)
 
     def employee_requests_per_week(self) -> float:

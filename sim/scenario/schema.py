@@ -733,8 +733,8 @@ def _resolved(key: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...], kno
 
 
 def known_country_codes(scenario: Scenario) -> set[str]:
-    """ISO-2 codes a zone may name: the reference countries, every site's country, export regions."""
-    codes = set(reference.countries())
+    """ISO-2 codes a zone may name: the world table, the scenario's own countries, every site's country, export regions."""
+    codes = set(reference.countries()) | set(scenario.countries)
     codes |= {str(r.get("country")) for r in reference.site_records().values() if r.get("country")}
     codes |= {site.country for site in scenario.sites.values()}
     codes |= {d for d in EXPORT_DESTINATIONS if len(d) == 2}

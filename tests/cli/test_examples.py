@@ -52,11 +52,7 @@ NO_RANGE = {
 
 
 def kpi(summary: dict, *names: str) -> float:
-    """The mean of the first of ``names`` the run reports.
-
-    The residency KPIs are being renamed from ``eea_*`` to ``residency_*`` (issue 10); both
-    spellings are accepted so the test holds on either side of the rename.
-    """
+    """The mean of the first of ``names`` the run reports."""
     for name in names:
         if name in summary["kpis"]:
             return summary["kpis"][name]["mean"]
@@ -90,8 +86,8 @@ def test_example_keeps_its_residency_rule(runs: dict[str, dict], name: str) -> N
     summary = runs[name]
     assert kpi(summary, "stored_pb_total") > 0
     assert kpi(summary, "cost_eur_per_year") > 0
-    assert kpi(summary, "residency_share", "eea_residency_share") == pytest.approx(1.0)
-    assert kpi(summary, "stored_pb_outside_residency", "stored_pb_outside_eea") == 0
+    assert kpi(summary, "residency_share") == pytest.approx(1.0)
+    assert kpi(summary, "stored_pb_outside_residency") == 0
     assert kpi(summary, "residency_violation_tb") == 0
 
 

@@ -1,6 +1,6 @@
 """Every transfer KPI is measured at one point, the border, and the tables and the report agree.
 
-What crosses (``transfer_tb_out_of_eea_per_year``) is the gateway's approved volume after
+What crosses (``transfer_tb_out_of_residency_per_year``) is the gateway's approved volume after
 pseudonymisation; what was blocked (``transfer_tb_blocked_per_year``) is measured the same way:
 what the blocked jobs would have let cross (``crossed_gb`` of the blocked rows of the per-request
 table), plus the exports the transfer policy stopped before the gateway times their
@@ -57,7 +57,7 @@ def test_blocked_and_crossed_are_measured_after_pseudonymisation(gateway_run) ->
     assert len(blocked) > 10 and m.export_blocked_gb.sum() == 0  # only the gateway blocks here
     factor = sc.gateway.transfers.factor("pseudonymised_aggregates")
     assert factor < 1  # the measuring point matters
-    crossed_kpi = res.kpis["transfer_tb_out_of_eea_per_year"].value
+    crossed_kpi = res.kpis["transfer_tb_out_of_residency_per_year"].value
     blocked_kpi = res.kpis["transfer_tb_blocked_per_year"].value
     want_crossed = annualise(approved["crossed_gb"].sum() / 1000.0, m.horizon_s)
     want_blocked = annualise(blocked["crossed_gb"].sum() / 1000.0, m.horizon_s)
@@ -71,8 +71,8 @@ def test_blocked_and_crossed_are_measured_after_pseudonymisation(gateway_run) ->
 def test_the_transfers_table_adds_up_to_the_kpi(gateway_run) -> None:
     _, m, res, _ = gateway_run
     t = res.tables["transfers"]
-    leaving = annualise(t.loc[t["leaves_eea"], "tb"].sum(), m.horizon_s)
-    assert leaving == pytest.approx(res.kpis["transfer_tb_out_of_eea_per_year"].value, rel=1e-12)
+    leaving = annualise(t.loc[t["leaves_residency"], "tb"].sum(), m.horizon_s)
+    assert leaving == pytest.approx(res.kpis["transfer_tb_out_of_residency_per_year"].value, rel=1e-12)
 
 
 def test_exports_stopped_by_the_policy_are_measured_at_the_border_too() -> None:

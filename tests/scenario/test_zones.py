@@ -59,7 +59,7 @@ def test_bundled_zones_match_the_country_table() -> None:
     assert zones["eea"] == {c for c, row in table.items() if row.eea}
     assert zones["eu"] == {c for c, row in table.items() if row.region == "EU"}
     assert len(zones["eu"]) == 27 and zones["eea"] - zones["eu"] == {"IS", "LI", "NO"}
-    assert zones["europe"] == zones["eea"] | {"GB", "CH"} == set(table)
+    assert zones["europe"] == zones["eea"] | {"GB", "CH"} == set(reference.european_codes())
     assert zones_of_country(sc, "NO") == ["eea", "europe"] and zones_of_country(sc, "US") == []
 
 
@@ -125,7 +125,8 @@ def test_bad_zone_input_is_exit_2_with_one_line(capsys, write_toml, text: str, o
 
 
 #: A two-day run in 6-hour steps without the gateway (these tests are about where bytes lie).
-FAST = ("time.horizon_days=2", "time.step_minutes=360", "gateway.enabled=false")
+FAST = ("time.horizon_days=2", "time.step_minutes=360", "gateway.enabled=false",
+        "population.users={}")  # narrowed countries: without the published FR, DE, IT users
 
 ONE_COPY = "".join(f"[data_classes.{k}]\nreplicas = 1\n" for k in
                    ("user_content", "behavioural_analytics", "pseudonymised_aggregates"))
@@ -199,3 +200,12 @@ def test_per_zone_kpis_are_catalogued() -> None:
     assert kpis.label("residency_share.europe").endswith("(europe)")
     assert kpis.label("residency_share") != kpis.label("residency_share.europe")
     assert not kpis.known("residency_share_eea") and not kpis.known("eea_residency_share")
+
+
+def test_a_zone_may_name_any_country_of_the_world_table_or_the_scenario() -> None:
+    """Zones draw on the world table (India, Brazil) and on countries a scenario adds itself."""
+    sc = load_scenario(SCENARIOS / "clover.toml", [
+        'zones.south.countries=["IN", "BR", "XK"]',
+        'countries.XK={name="Kosovo", population=1.6e6, points=[{lat=42.67, lon=21.17, share=1.0, utc_offset_h=1, dst="eu"}], source="t"}',
+    ])
+    assert {"IN", "BR", "XK"} <= set(sc.zones["south"].countries)

@@ -153,7 +153,7 @@ def _review_rate_by_week_hour(config: GatewayConfig, mau: float) -> np.ndarray:
         rate += config.access_requests_per_hour / 3600.0
     else:
         for region in config.regions:
-            prob = 1.0 if not region.in_eea else region.restricted_share
+            prob = 1.0 if not region.in_zone else region.restricted_share
             rate += _working(region, u) * region.rate_per_hour() / 3600.0 * prob
         for cause in config.user_driven:
             per_week = 7.0 * cause.requests_per_day(mau) * cause.review_share

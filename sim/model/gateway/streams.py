@@ -148,7 +148,7 @@ class Sources:
             region_names = tuple(r.name for r in config.regions) + tuple(c.name for c in config.user_driven)
             access_windows = [region_windows(r, epoch, horizon_s) for r in config.regions]
             access_rates = [r.rate_per_hour() / 3600.0 for r in config.regions]
-            review_prob = [1.0 if not r.in_eea else r.restricted_share for r in config.regions]
+            review_prob = [1.0 if not r.in_zone else r.restricted_share for r in config.regions]
             for cause in config.user_driven:
                 if mau is None and cause.requests_per_million_mau_per_day > 0:
                     raise ValueError(
