@@ -122,7 +122,7 @@ def run_uncertainty(plan: Any, args: argparse.Namespace) -> Any:
     Returns:
         The :class:`~sim.experiments.uncertainty.Propagation`.
     """
-    from sim.cli.experiments import Progress
+    from sim.cli.experiments import with_progress
     from sim.experiments.executors import ExecutorError, SerialExecutor, make_executor
     from sim.report.uncertainty_files import run_propagation
 
@@ -130,31 +130,16 @@ def run_uncertainty(plan: Any, args: argparse.Namespace) -> Any:
         executor = SerialExecutor() if args.workers == 1 and not args.scheduler else make_executor(args.scheduler, args.workers)
     except ExecutorError as exc:
         raise InputError(f"--scheduler: {exc}") from None
-    progress: list[Progress] = []
-
-    def on_start(todo: int, skipped: int) -> None:
-        where = args.scheduler or ("this process" if args.workers == 1 else f"{args.workers or os.cpu_count()} local worker(s)")
-        print(
+    where = args.scheduler or ("this process" if args.workers == 1 else f"{args.workers or os.cpu_count()} local worker(s)")
+    return with_progress(
+        lambda **hooks: run_propagation(plan, store_root(args), executor, force=args.force, **hooks),
+        executor,
+        "uncertainty",
+        lambda todo, skipped: (
             f"uncertainty {plan.name}: {len(plan.tasks)} input set(s) ({plan.design}, {len(plan.keys)} uncertain inputs); "
-            f"{skipped} already finished, {todo} to run on {where}",
-            file=sys.stderr,
-            flush=True,
-        )
-        progress.append(Progress(todo, "uncertainty"))
-
-    try:
-        return run_propagation(
-            plan,
-            store_root(args),
-            executor,
-            force=args.force,
-            on_start=on_start,
-            on_outcome=lambda o: progress[0].update(o.status == "ok"),
-        )
-    finally:
-        if progress:
-            progress[0].close()
-        executor.close()
+            f"{skipped} already finished, {todo} to run on {where}"
+        ),
+    )
 
 
 def _show(x: float | str | None) -> str:

@@ -14,13 +14,16 @@ import argparse
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, TypeVar
 
 from sim.cli.common import EXIT_OK, add_overrides, check_out_dir, check_scenario_size, format_value
 from sim.scenario import ScenarioError
 
-__all__ = ["register_cli", "cmd_compare", "cmd_sweep", "Progress"]
+__all__ = ["register_cli", "cmd_compare", "cmd_sweep", "Progress", "with_progress"]
+
+T = TypeVar("T")
 
 EXIT_FAILED_RUNS = 1  # some runs failed (their errors are listed)
 
@@ -77,6 +80,30 @@ class Progress:
         """Finish the bar."""
         if self._bar is not None:
             self._bar.close()
+
+
+def with_progress(run: Callable[..., T], executor: Any, label: str, announce: Callable[[int, int], str]) -> T:
+    """Call ``run(on_start=..., on_outcome=...)`` with a progress bar, then close bar and executor.
+
+    Args:
+        run: runs the work; calls ``on_start(todo, skipped)`` once, then ``on_outcome(outcome)``
+            per finished run (``outcome.status == "ok"`` counts as success).
+        executor: closed when ``run`` returns or raises.
+        label: the progress lines' label.
+        announce: ``(todo, skipped) -> line`` printed to stderr before the first run.
+    """
+    progress: list[Progress] = []
+
+    def on_start(todo: int, skipped: int) -> None:
+        print(announce(todo, skipped), file=sys.stderr, flush=True)
+        progress.append(Progress(todo, label))
+
+    try:
+        return run(on_start=on_start, on_outcome=lambda o: progress[0].update(o.status == "ok"))
+    finally:
+        if progress:
+            progress[0].close()
+        executor.close()
 
 
 def _common(sp: argparse.ArgumentParser) -> None:
@@ -229,32 +256,17 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     check_scenario_size(args, largest, runs=len(tasks), parallel=args.workers or os.cpu_count() or 1)
     out = check_out_dir(args.out or Path("results") / f"sweep-{plan.name}", marker="sweep.json", replaced=False)
     started = time.perf_counter()
-    progress: list[Progress] = []
-
-    def on_start(todo: int, skipped: int) -> None:
-        where = args.scheduler or f"{args.workers or os.cpu_count()} local worker(s)"
-        print(
-            f"sweep {plan.name}: {len(plan.points)} point(s) x {plan.spec.replications} replication(s) = "
-            f"{len(plan.runs)} run(s); {skipped} already finished, {todo} to run on {where}",
-            file=sys.stderr,
-            flush=True,
-        )
-        progress.append(Progress(todo, "sweep"))
-
+    where = args.scheduler or f"{args.workers or os.cpu_count()} local worker(s)"
     executor = _executor(args)
-    try:
-        report = run_sweep(
-            plan,
-            out,
-            executor,
-            force=args.force,
-            on_start=on_start,
-            on_outcome=lambda o: progress[0].update(o.status == "ok"),
-        )
-    finally:
-        if progress:
-            progress[0].close()
-        executor.close()
+    report = with_progress(
+        lambda **hooks: run_sweep(plan, out, executor, force=args.force, **hooks),
+        executor,
+        "sweep",
+        lambda todo, skipped: (
+            f"sweep {plan.name}: {len(plan.points)} point(s) x {plan.spec.replications} replication(s) = "
+            f"{len(plan.runs)} run(s); {skipped} already finished, {todo} to run on {where}"
+        ),
+    )
     elapsed = time.perf_counter() - started
     ok = int((report.table["status"] == "ok").sum())
     print(
