@@ -50,3 +50,13 @@ def test_bad_access_input_is_refused() -> None:
         load_scenario(SCENARIOS / "clover.toml", ["network.access.mobile_ms_p95=5.0"])
     with pytest.raises(ScenarioError, match="mobile_share"):
         load_scenario(SCENARIOS / "clover.toml", ["network.access.mobile_share=1.5"])
+
+
+def test_stored_normal_quantiles_are_scipys_bit_for_bit() -> None:
+    from scipy import stats
+
+    from sim.results.normal_quantiles import MIDPOINT_POINTS, Z95, midpoint_z
+
+    for points in (MIDPOINT_POINTS, 7):
+        assert np.array_equal(midpoint_z(points), stats.norm.ppf((np.arange(points) + 0.5) / points))
+    assert Z95 == float(stats.norm.ppf(0.95))
