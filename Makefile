@@ -43,6 +43,7 @@ bench-all: setup
 	$(BIN)/python benchmarks/memory.py
 	$(BIN)/python benchmarks/optimiser.py
 	$(BIN)/python benchmarks/sweep.py
+	$(BIN)/python benchmarks/breakdown.py
 
 # Open the analyst notebooks in JupyterLab (jupytext keeps each .ipynb paired with its .py source)
 notebooks: setup

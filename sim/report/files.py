@@ -36,6 +36,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from sim.report import charts
+from sim.report.charts.style import save_png
 from sim.report.format import format_eur
 from sim.report.io import atomic_dir, dumps_json
 from sim.results.replication import Results
@@ -309,6 +310,6 @@ def write_results(
             os.replace(gateway_requests, tmp / "gateway_requests.parquet")
         if with_charts:
             for filename, fig in result_charts(results, summary).items():
-                fig.savefig(tmp / filename, dpi=110, metadata=_PNG_META)
+                save_png(fig, tmp / filename, dpi=110, metadata=_PNG_META)  # layout once, same bytes
 
     return atomic_dir(out, fill)

@@ -16,15 +16,15 @@ import math
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import stats
 
+from sim.results.normal_quantiles import Z95, midpoint_z
 from sim.scenario.schema import AccessSpec
 
 __all__ = ["access_points_ms", "access_mean_ms", "access_mean_by_country_ms", "user_rtt_mixture", "POINTS"]
 
 #: Equal-probability points per access type (quantiles are exact to about 1/POINTS in probability).
 POINTS = 200
-_Z95 = float(stats.norm.ppf(0.95))
+_Z95 = Z95
 
 
 def _sigma(median_ms: float, p95_ms: float) -> float:
@@ -35,7 +35,7 @@ def access_points_ms(median_ms: float, p95_ms: float, points: int = POINTS) -> N
     """(points,) equal-probability quantile points of a lognormal access round trip, ms."""
     if median_ms <= 0:
         return np.zeros(points)
-    z = stats.norm.ppf((np.arange(points) + 0.5) / points)
+    z = midpoint_z(points)
     return median_ms * np.exp(_sigma(median_ms, p95_ms) * z)
 
 

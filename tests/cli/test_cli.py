@@ -322,3 +322,22 @@ def test_compiled_kernels_and_matplotlib_use_the_user_cache_folder(tmp_path: Pat
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env, check=True)
     mpl, nb = proc.stdout.strip().splitlines()[-2:]
     assert mpl == str(tmp_path / "cache" / "matplotlib") and nb == str(tmp_path / "cache" / "numba")
+
+
+def test_a_run_pays_no_import_it_does_not_use(tmp_path: Path) -> None:
+    """``clover-sim run`` (fresh interpreter) loads no SciPy statistics, optimisation or Dask.
+
+    The statistics of one replication come from stored quantiles (sim.results.normal_quantiles);
+    ``scipy.stats`` alone would cost about a second of every run.
+    """
+    code = (
+        "import sys\nfrom sim.cli.app import main\n"
+        f"code = main(['run', {str(SCENARIOS / 'clover.toml')!r}, *{SHORT!r}, '--no-charts', '--out', "
+        f"{str(tmp_path / 'r')!r}])\n"
+        "print(code, ' '.join(sorted(m for m in sys.modules if m.startswith("
+        "('scipy.stats', 'scipy.optimize', 'scipy.spatial', 'scipy.signal', 'dask', 'distributed')))))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr
+    exit_code, *loaded = proc.stdout.strip().splitlines()[-1].split()
+    assert exit_code == "0" and loaded == [], loaded

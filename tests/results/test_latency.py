@@ -71,3 +71,13 @@ def test_the_latency_table_adds_up_to_the_mean_round_trip_users_see() -> None:
     assert mean == pytest.approx(kpi_mean, rel=1e-12)
     no, ie = table[table.country == "NO"].access_ms_mean.iloc[0], table[table.country == "IE"].access_ms_mean.iloc[0]
     assert no > ie > 0  # a mobile-heavy country waits longer on its access network
+
+
+def test_stored_normal_quantiles_are_scipys_bit_for_bit() -> None:
+    from scipy import stats
+
+    from sim.results.normal_quantiles import MIDPOINT_POINTS, Z95, midpoint_z
+
+    for points in (MIDPOINT_POINTS, 7):
+        assert np.array_equal(midpoint_z(points), stats.norm.ppf((np.arange(points) + 0.5) / points))
+    assert Z95 == float(stats.norm.ppf(0.95))

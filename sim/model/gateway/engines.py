@@ -125,18 +125,19 @@ def run_fast(inp: QueueInputs, chunk_rows: int = 1 << 15, kernel: Any = kernels.
         outage_mask=inp.outage_mask, horizon_s=inp.horizon_s, n_classes=int(inp.prio.max(initial=0)) + 1,
         ring_rows=2 * chunk_rows, kernel=kernel)
     names = ("arrival", "wait", "service", "review_start", "review_wait", "done")
-    kept: dict[str, list[np.ndarray]] = {name: [] for name in names}
+    n = len(inp.arrival)
+    out = {name: np.empty(n) for name in names}  # every row is handed back exactly once
 
     def keep(blocks: list[RowBlock]) -> None:
         for block in blocks:  # views into the runner's slots: copied before the next add
+            rows_of = slice(block.first, block.first + len(block))
             for name in names:
-                kept[name].append(block.values[name].copy())
+                out[name][rows_of] = block.values[name]
 
     for lo in range(0, n_orig, chunk_rows):
         keep(runner.add({name: a[lo:min(lo + chunk_rows, n_orig)] for name, a in rows.items()}))
     keep(runner.finish())
-    out = [np.concatenate(kept[name]) if kept[name] else np.zeros(0) for name in names]
-    return QueueResult(*out, runner.complete)
+    return QueueResult(*(out[name] for name in names), runner.complete)
 
 
 @dataclasses.dataclass

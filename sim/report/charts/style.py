@@ -16,6 +16,7 @@ Nothing here touches global matplotlib state (``rcParams`` or pyplot).
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 from typing import Literal
 
 import pandas as pd
@@ -94,6 +95,27 @@ def new_figure(figsize: tuple[float, float]) -> Figure:
     fig = Figure(figsize=figsize, layout="constrained")
     FigureCanvasAgg(fig)
     return fig
+
+
+def save_png(fig: Figure, path: Path, *, dpi: float, metadata: dict[str, str | None]) -> None:
+    """Write ``fig`` as a PNG, its layout computed once: the same bytes as ``fig.savefig`` at ``dpi``.
+
+    ``savefig`` on a figure with a layout engine draws it twice: once, without rendering, to
+    run the layout, then again to render. Here the layout runs once at the output resolution
+    and the figure is rendered once (about 10 % of the time of a chart).
+
+    Args:
+        fig: the figure (its layout engine is switched off afterwards).
+        path: the PNG file.
+        dpi: resolution, dots per inch.
+        metadata: PNG metadata, as for ``savefig``.
+    """
+    engine = fig.get_layout_engine()
+    if engine is not None:
+        fig.set_dpi(dpi)
+        engine.execute(fig)
+        fig.set_layout_engine("none")
+    fig.savefig(path, dpi=dpi, metadata=metadata)
 
 
 def check_frame(df: pd.DataFrame, name: str, columns: tuple[str, ...]) -> None:
