@@ -91,7 +91,23 @@ COMPILE_SNIPPET = """
 import time, datetime as dt, numpy as np
 t0 = time.perf_counter()
 from sim.model import gateway as gw
-cfg = gw.GatewayConfig(warmup_s=0.0, access_requests_per_hour=100.0, reviewers=2)
+# every stage (the code has no figures: these were its defaults, Clover's process figures)
+cfg = gw.GatewayConfig(
+    warmup_s=0.0, access_requests_per_hour=100.0, reviewers=2, review_distribution="lognormal",
+    review_minutes_mean=6.0, review_cv=1.0, approve_probability=0.9, resubmit_share=0.5, max_resubmissions=2,
+    resubmit_delay_h={"kind": "exponential", "mean": 24.0}, sla_s=14400.0, auto_check=True, auto_check_servers=8,
+    auto_check_s={"kind": "lognormal", "mean": 2.0, "cv": 0.5},
+    priority_classes=[{"name": "incident", "share": 0.05, "sla_s": 3600.0}, {"name": "routine"}],
+    third_party={"access_share": 0.05, "transfer_share": 0.02, "review_minutes": {"kind": "lognormal", "mean": 20.0, "cv": 0.8}},
+    transfers={"nodes": 4, "inspection_gb_per_s": 0.5, "approve_probability": 0.98,
+               "size_gb": {"kind": "lognormal", "mean": 4.0, "cv": 2.0}, "protected_classes": ["protected_personal"],
+               "pseudonymisation_factor": {"protected_personal": 0.5, "user_content": 1.0,
+                                           "behavioural_analytics": 0.3, "pseudonymised_aggregates": 0.05},
+               "flows": [{"data_class": c, "destination": d, "jobs_per_hour": r} for c, d, r in (
+                   ("pseudonymised_aggregates", "US", 30.0), ("behavioural_analytics", "US", 8.0),
+                   ("user_content", "US", 4.0), ("protected_personal", "US", 2.0),
+                   ("pseudonymised_aggregates", "SG", 6.0), ("user_content", "SG", 2.0),
+                   ("pseudonymised_aggregates", "other", 2.0))]})
 t1 = time.perf_counter()
 gw.simulate_gateway(cfg, start_utc=dt.datetime(2024, 1, 1), horizon_s=3600.0, rng=np.random.default_rng(0))
 print(time.perf_counter() - t1)

@@ -171,17 +171,19 @@ def gateway_backlog_share(config: GatewayConfig, export_jobs_per_hour: float = 0
     transfers = max(flows, export_jobs_per_hour)
     reviewer_hours = sum(s.reviewers * s.hours() * len(s.days) for s in config.effective_shifts()) / 168.0
     tp = config.third_party
-    stages = [  # (demand per hour, capacity per hour)
-        (access if config.auto_check else 0.0, config.auto_check_servers * 3600.0 / config.auto_check_s.mean),
-        (reviewed, reviewer_hours * 60.0 / config.review_minutes_mean),
-        (transfers, config.transfers.nodes * config.transfers.inspection_gb_per_s * 3600.0 / config.transfers.size_gb.mean),
+    stages = [  # (demand per hour, capacity per hour); a stage without demand needs none of its figures
+        (access if config.auto_check else 0.0, lambda: config.auto_check_servers * 3600.0 / config.auto_check_s.mean),
+        (reviewed, lambda: reviewer_hours * 60.0 / config.review_time().mean),
+        (transfers, lambda: config.transfers.nodes * config.transfers.inspection_gb_per_s * 3600.0
+         / config.transfers.size_gb.mean),
         ((reviewed * tp.access_share + transfers * tp.transfer_share) if tp.enabled else 0.0,
-         tp.staff * 60.0 / tp.review_minutes.mean),
+         lambda: tp.staff * 60.0 / tp.review_minutes.mean),
     ]
     total = access + transfers
     if total <= 0:
         return 0.0
-    queued = max((demand - capacity for demand, capacity in stages if demand > capacity), default=0.0)
+    queued = max((demand - cap for demand, capacity in stages if demand > 0 and demand > (cap := capacity())),
+                 default=0.0)
     return min(1.0, queued / total)
 
 
@@ -196,6 +198,8 @@ def _export_jobs_per_hour(scenario: Scenario) -> float:
     """Transfer jobs per hour the exports imply, at the end-of-horizon user count."""
     dau = _mau_end(scenario) * scenario.population.daily_active_ratio
     gb_per_hour = sum(dc.write_gb_per_dau_per_day * dc.export_share for dc in scenario.data_classes.values()) * dau / 24.0
+    if not (scenario.gateway.enabled and scenario.gateway.transfers.stated("size_gb")):
+        return 0.0  # no gateway (nothing counts them) or no transfer job through it (the scenario states a size if so)
     return gb_per_hour / scenario.gateway.transfers.size_gb.mean
 
 

@@ -429,7 +429,7 @@ def _parent_model(loc: tuple[Any, ...]) -> type[BaseModel] | None:
 
 
 #: "population.x: problem", the form of the user-countries check's messages (the field they name).
-_NAMED_FIELD = re.compile(r"^((?:population|countries)\.[A-Za-z0-9_.]+): (.+)$", re.DOTALL)
+_NAMED_FIELD = re.compile(r"^((?:population|countries|gateway)\.[A-Za-z0-9_.]+): (.+)$", re.DOTALL)
 
 
 def _first_error(exc: ValidationError, file: str) -> ScenarioError:
@@ -457,8 +457,9 @@ def _first_error(exc: ValidationError, file: str) -> ScenarioError:
         )
     message = str(err["msg"])
     message = message.removeprefix("Value error, ")
-    named = _NAMED_FIELD.match(message) if not loc else None
-    if named:  # the check of users over countries (a whole-scenario check) names its field first
+    named = _NAMED_FIELD.match(message)
+    if named and (not loc or named.group(1).startswith(f"{field}.")):
+        # a whole-scenario or whole-table check (users over countries, the gateway's figures) names its field first
         return ScenarioError(file, named.group(1), named.group(2))
     if in_table:
         field, message = _table_error_field(loc, message)

@@ -623,10 +623,40 @@ class Scenario(_Model):
                 f"gateway.warmup_s ({self.gateway.warmup_s:g} s) must be shorter than the horizon "
                 f"({self.horizon_s:g} s); lengthen time.horizon_days or shorten the warm-up"
             )
+        self._check_gateway_figures()
         for i, cut in enumerate(self.network.cuts):
             if cut.a not in self.sites or (cut.b not in self.sites and cut.b != "users"):
                 raise ValueError(f"network.cuts.{i}: ends must be site ids (or 'users' for b); got {cut.a!r}, {cut.b!r}")
         return self
+
+    def _check_gateway_figures(self) -> None:
+        """A gateway states the cost of what it has, and the transfer figures its exports need (no default).
+
+        Reviewers and inspection nodes are paid at the scenario's stated yearly cost
+        (:meth:`GatewayConfig.missing_cost`). The exports of a residency-bound class to a destination outside its zone (``home``: any
+        destination) become transfer jobs of the gateway: their size is needed, and unless the
+        transfer policy is ``open`` also inspection nodes, their throughput and approval rate
+        (:meth:`GatewayConfig.transfers_problem`; the message names the missing field).
+        """
+        if not self.gateway.enabled:
+            return
+        problem = self.gateway.missing_cost()
+        if problem:
+            raise ValueError(problem)
+        leaving = sorted(
+            f"{name} to {dc.export_destination}" for name, dc in self.data_classes.items()
+            if dc.export_share > 0 and dc.write_gb_per_dau_per_day > 0
+            and dc.export_destination not in self.policy.blocked_destinations
+            and not (self.policy.transfer == "strict" and dc.protected)
+            and dc.residency != ANY
+            and (dc.residency == HOME or dc.export_destination not in self.zone_countries[dc.residency])
+        )
+        if leaving:
+            problem = self.gateway.transfers_problem(
+                f"exports ({', '.join(leaving)}) leave their zone through the gateway",
+                inspected=self.policy.transfer != "open")
+            if problem:
+                raise ValueError(problem)
 
     def _check_residency(self) -> None:
         """Zones resolve, every class names a known residency, and the policy's sites can hold it.

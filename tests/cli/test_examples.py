@@ -48,6 +48,12 @@ NO_RANGE = {
     "sites.oracle_texas.staff_fte": "an accounting choice: Oracle's staff are in its price",
     "sites.oracle_ashburn.staff_fte": "idem",
     "sites.oracle_phoenix.staff_fte": "idem",
+    "gateway.review_distribution": "a distribution's name, not a number",
+    "gateway.resubmit_delay_h": "a distribution: its mean has a range",
+    "gateway.auto_check_s": "a distribution: its mean and cv have ranges",
+    "gateway.auto_check": "a design choice (the stage exists or not), not a number",
+    "gateway.transfers.size_gb": "a distribution: its mean and cv have ranges",
+    "gateway.transfers.pseudonymisation_factor": "a table: the aggregates' factor has a range",
 }
 
 

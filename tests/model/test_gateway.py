@@ -49,7 +49,7 @@ def test_defaults_are_valid_and_round_trip() -> None:
     config = GatewayConfig()
     again = GatewayConfig.model_validate(config.model_dump())
     assert again == config
-    assert config.sla_s == 14400.0
+    assert config.sla_s is None  # no SLA unless a scenario sets one
     assert config.reviewers is None and config.access_requests_per_hour is None
     # no company's organisation in the code: no requesters, no reviewers, no monitor, no contract
     assert config.regions == [] and config.user_driven == [] and config.shifts == []
@@ -60,7 +60,8 @@ def test_defaults_are_valid_and_round_trip() -> None:
 
 def test_textbook_overrides_like_the_cli() -> None:
     config = GatewayConfig.model_validate(
-        {"reviewers": 3, "access_requests_per_hour": 30, "review_minutes_mean": 5})
+        {"reviewers": 3, "access_requests_per_hour": 30, "review_minutes_mean": 5, "review_distribution": "exponential",
+         "approve_probability": 1.0})
     assert all(s.reviewers == 3 for s in config.effective_shifts())
     assert config.review_time().mean == 5.0
     single = GatewayConfig(staffing="24x7", reviewers=4)
@@ -75,7 +76,9 @@ def test_reviewer_fte_formula_and_costs() -> None:
     ])
     # 10 x 8 h x 5 d / 40 + 2 x 8 h x 7 d / 40
     assert config.reviewer_fte() == pytest.approx(10 + 2.8)
-    assert gateway_reviewer_eur_per_year(config) == pytest.approx(12.8 * config.reviewer_cost_eur_per_year)
+    assert config.reviewer_cost_eur_per_year == 0.0  # a cost is the scenario's (stated when it has reviewers)
+    paid = config.model_copy(update={"reviewer_cost_eur_per_year": 90_000.0})
+    assert gateway_reviewer_eur_per_year(paid) == pytest.approx(12.8 * 90_000.0)
     assert gateway_nodes_eur_per_year(config) == config.transfers.nodes * config.node_cost_eur_per_year
     assert GatewayConfig(staffing="24x7", reviewers=1).reviewer_fte() == pytest.approx(4.2)
     assert config.oversight_eur_per_year == 0  # a contract is the scenario's, never a default
@@ -104,9 +107,23 @@ def test_reviewer_fte_formula_and_costs() -> None:
         ({"regions": [{"name": "US", "requests_per_hour": -1}]}, ["requests_per_hour", "must not be negative"]),
         ({"regions": [{"name": "US", "utc_offset_h": 20}]}, ["UTC offset"]),
         ({"shifts": [{"name": "x", "reviewers": 1, "start_hour": 0, "end_hour": 8, "days": [7]}]}, ["weekday"]),
-        ({"transfers": {"nodes": 0}}, ["transfers.nodes is 0"]),
+        ({"transfers": {"nodes": 0, "flows": [{"data_class": "x", "destination": "US", "jobs_per_hour": 1.0}],
+                        "size_gb": {"kind": "exponential", "mean": 1.0}}},
+         ["gateway.transfers.nodes", "no inspection node"]),
+        ({"transfers": {"nodes": 1, "flows": [{"data_class": "x", "destination": "US", "jobs_per_hour": 1.0}]}},
+         ["gateway.transfers.size_gb", "no default"]),
+        ({"review_minutes_mean": None}, ["gateway.review_minutes_mean", "no default"]),
+        ({"regions": [{"name": "EEA", "head_count": 10}]}, ["gateway.regions.0.requests_per_person_hour", "no default"]),
+        ({"regions": [{"name": "EEA", "in_zone": True, "head_count": 10, "requests_per_person_hour": 0.1}]},
+         ["gateway.regions.0.restricted_share", "no default"]),
+        ({"approve_probability": None}, ["approve_probability"]),
+        ({"max_resubmissions": 1, "resubmit_delay_h": None}, ["gateway.resubmit_delay_h", "no default"]),
+        ({"auto_check_s": None}, ["gateway.auto_check_s", "no default"]),
+        ({"priority_classes": [{"name": "a"}, {"name": "b", "share": 0.5}]}, ["only the last priority class"]),
         ({"transfers": {"inspection_gb_per_s": 0}}, ["inspection_gb_per_s", "> 0"]),
-        ({"third_party": {"enabled": True, "staff": 0}}, ["third_party", "no staff"]),
+        ({"third_party": {"enabled": True, "staff": 0, "access_share": 0.1,
+                          "review_minutes": {"kind": "exponential", "mean": 10.0}}}, ["third_party", "no staff"]),
+        ({"third_party": {"enabled": True, "staff": 2, "access_share": 0.1}}, ["gateway.third_party.review_minutes"]),
         ({"user_driven": [{"name": "x", "requests_per_million_mau_per_day": 1, "handled_by": "Mars"}]},
          ["user_driven.0.handled_by", "'Mars'"]),
         ({"user_driven": [{"name": "EEA", "requests_per_million_mau_per_day": 1}]}, ["also a region name"]),
@@ -290,8 +307,8 @@ def test_random_outages_are_drawn_from_the_rng() -> None:
 
 
 def test_unstable_queue_is_reported() -> None:
-    config = GatewayConfig(access_requests_per_hour=60.0, staffing="24x7", reviewers=2,
-                           review_minutes_mean=5.0, warmup_s=0.0, resubmit_share=0.0)
+    config = GatewayConfig(access_requests_per_hour=60.0, staffing="24x7", reviewers=2, review_distribution="lognormal",
+                           review_minutes_mean=5.0, review_cv=1.0, approve_probability=0.9, warmup_s=0.0)
     result = run(config, days=2)
     assert result.unstable
     assert result.message.startswith("unstable: human review offered load is 2.")

@@ -129,9 +129,20 @@ def test_one_shift_can_be_set_and_its_reviewers_are_paid() -> None:
     assert clover.gateway.reviewer_fte() - fewer.gateway.reviewer_fte() == pytest.approx(25.0)
 
 
+#: A non-TikTok gateway's own transfer inspection (base.toml's aggregates leave the zone): nothing else.
+OWN_INSPECTION = ("gateway.transfers.nodes=2", "gateway.node_cost_eur_per_year=50000.0",
+                  "gateway.transfers.inspection_gb_per_s=1.0", "gateway.transfers.approve_probability=1.0",
+                  'gateway.transfers.size_gb={kind="exponential", mean=2.0}')
+
+
 def test_a_gateway_without_an_organisation_pays_for_none() -> None:
-    """base.toml (no company's organisation) with the gateway on: no access requests, reviewers or contract."""
-    sc = short("base.toml", "gateway.enabled=true", 'policy.transfer="gateway"', "population.mau=100000000", days=3)
+    """base.toml (no company's figures) with the gateway on: no access requests, reviewers or contract.
+
+    Its exports leave the zone, so it states its own inspection (two nodes at EUR 50,000): that is
+    all it pays, nothing of TikTok's (4 nodes at EUR 60,000, 82.4 reviewers, the monitor's contract).
+    """
+    sc = short("base.toml", "gateway.enabled=true", 'policy.transfer="gateway"', "population.mau=100000000",
+               *OWN_INSPECTION, days=3)
     sink = _AccessCounter()
     result = run_replication(sc, replication_seeds(0, 1)[0], sink)
     assert sum(sink.counts.values()) == 0
@@ -140,11 +151,13 @@ def test_a_gateway_without_an_organisation_pays_for_none() -> None:
     reviewers = gateway[gateway["unit"] == "reviewer FTE"]
     assert len(reviewers) == 1 and reviewers["eur_per_year"].iloc[0] == 0.0 and reviewers["quantity"].iloc[0] == 0.0
     assert (costs["category"] == "oversight").sum() == 0  # no monitor, no contract
-    # what the gateway does cost: the transfer inspection nodes, nothing of TikTok's organisation
-    assert gateway["eur_per_year"].sum() == pytest.approx(sc.gateway.transfers.nodes * sc.gateway.node_cost_eur_per_year)
-    # Clover's organisation is what brings the reviewers (82.4 FTE) and the monitor's contract
+    # what the gateway does cost: its own two inspection nodes, nothing of TikTok's organisation
+    assert gateway["eur_per_year"].sum() == pytest.approx(2 * 50_000.0)
+    assert result.kpis["gateway_requests_per_year"].value > 0  # the exports' transfer jobs pass it
+    # Clover's organisation is what brings the reviewers (82.4 FTE), the 4 nodes and the monitor's contract
     clover = short("clover.toml", "population.mau=100000000", days=3).gateway
     assert clover.reviewer_fte() > 80 and clover.third_party.enabled and clover.oversight_eur_per_year > 0
+    assert clover.transfers.nodes * clover.node_cost_eur_per_year == pytest.approx(240_000.0)
 
 
 def test_the_user_driven_rate_follows_the_users_step_by_step() -> None:

@@ -78,12 +78,14 @@ def test_the_cli_refuses_it_with_exit_2_and_one_line(capsys: pytest.CaptureFixtu
 
 def test_a_gateway_without_an_organisation_has_no_access_requests() -> None:
     """Documented choice: no organisation given -> no access requests (only the transfers), not an error."""
-    sc = load_scenario(SCENARIOS / "base.toml", ["gateway.enabled=true", 'policy.transfer="gateway"'])
-    transfers = sum(f.jobs_per_hour for f in sc.gateway.transfers.flows)  # a world run takes its exports instead
-    assert gateway_requests_per_hour(sc.gateway, 0.0, sc.population.mau) == transfers
+    no_exports = ["gateway.enabled=true", 'policy.transfer="gateway"', "data_classes.pseudonymised_aggregates.export_share=0.0",
+                  'uncertainty.data_classes.pseudonymised_aggregates.export_share={dist="fixed"}']  # no exports at all
+    sc = load_scenario(SCENARIOS / "base.toml", no_exports)
+    assert sc.gateway.transfers.flows == []  # a world run takes its exports instead; here there are none
+    assert gateway_requests_per_hour(sc.gateway, 0.0, sc.population.mau) == 0.0
     # a requester region without any reviewer is refused: its requests could never be reviewed
     with pytest.raises(ScenarioError, match="no shift has a reviewer"):
-        load_scenario(SCENARIOS / "base.toml", ["gateway.enabled=true", 'gateway.regions=[{name="US", head_count=10}]'])
+        load_scenario(SCENARIOS / "base.toml", [*no_exports, 'gateway.regions=[{name="US", head_count=10, requests_per_person_hour=0.1}]'])
 
 
 def test_the_run_estimate_follows_the_users() -> None:

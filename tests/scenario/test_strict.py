@@ -146,9 +146,9 @@ def test_messages_name_the_right_field() -> None:
     # a valid index patches clover.toml's list (here: an unknown key in the first region)
     err = error_of("gateway.regions.0.share=0.5")
     assert err.field == "gateway.regions.0.share" and "unknown key" in err.problem and "list" not in err.problem
-    sc = load_scenario(CLOVER, ["gateway.regions.0.head_count=7", "gateway.priority_classes.0.share=0.1",
-                                "gateway.priority_classes.1.share=0.9"])
-    assert sc.gateway.regions[0].head_count == 7 and [c.share for c in sc.gateway.priority_classes] == [0.1, 0.9]
+    sc = load_scenario(CLOVER, ["gateway.regions.0.head_count=7", "gateway.priority_classes.0.share=0.1"])
+    assert sc.gateway.regions[0].head_count == 7  # and the last class takes the rest
+    assert [c.share for c in sc.gateway.priority_classes] == pytest.approx([0.1, 0.9])
     err = error_of("gateway.regions.7.head_count=7")
     assert err.field == "gateway.regions.7.head_count" and "list of 4" in err.problem
 

@@ -201,6 +201,11 @@ NO_RANGE = {
     "population.variability.events.0.start": "a date",
     "gateway.review_distribution": "a distribution's name, not a number",
     "gateway.third_party.review_minutes": "a distribution: its mean and cv have ranges",
+    "gateway.resubmit_delay_h": "a distribution: its mean has a range",
+    "gateway.auto_check_s": "a distribution: its mean and cv have ranges",
+    "gateway.auto_check": "a design choice (the stage exists or not), not a number",
+    "gateway.transfers.size_gb": "a distribution: its mean and cv have ranges",
+    "gateway.transfers.flows": "the workload of a stand-alone gateway run; a world run takes the exports instead",
     **{f"gateway.shifts.{i}.{end}": "a rota: the shifts tile the day together, one boundary cannot move alone"
        for i in range(4) for end in ("start_hour", "end_hour")},
 }

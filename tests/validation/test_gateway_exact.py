@@ -37,7 +37,11 @@ MAU_PATH = (np.arange(0.0, 3 * DAY + 1.0, 3600.0), 150e6 * (1.0 + 0.01 * np.aran
 
 
 def small_defaults(**overrides: object) -> GatewayConfig:
-    """Clover's gateway organisation scaled down ~20x so that SimPy stays fast."""
+    """Clover's gateway organisation scaled down ~20x so that SimPy stays fast.
+
+    ``transfers`` and ``third_party`` patch Clover's tables (the code has no transfer or monitor
+    figures of its own); the monitor is off unless ``third_party`` turns it on.
+    """
     data = clover_gateway().model_dump()
     for region in data["regions"]:
         region["head_count"] = max(1, region["head_count"] // 20)
@@ -51,6 +55,12 @@ def small_defaults(**overrides: object) -> GatewayConfig:
     data["warmup_s"] = 0.0
     if "review_minutes_values" in overrides:
         del data["review_minutes_mean"]  # the mean of the values
+    # a transfers or third_party table patches Clover's (the monitor off unless it says so)
+    overrides = dict(overrides)
+    if "transfers" in overrides:
+        overrides["transfers"] = {**data["transfers"], **overrides["transfers"]}  # type: ignore[dict-item]
+    if "third_party" in overrides:
+        overrides["third_party"] = {**data["third_party"], "enabled": False, **overrides["third_party"]}  # type: ignore[dict-item]
     data.update(overrides)
     return GatewayConfig.model_validate(data)
 

@@ -73,7 +73,7 @@ def staff_for_target(
     shifts = config.effective_shifts()
     data = config.model_dump()
     data.update(staffing="shifts", reviewers=None)
-    mean_review_s = config.review_minutes_mean * 60.0
+    mean_review_s = config.review_time().mean * 60.0
 
     rate = _review_rate_by_week_hour(config, mau or 0.0)
     need = np.array([queueing.erlang_c_min_servers(lam, mean_review_s, target_wait_s=p95_wait_s)
