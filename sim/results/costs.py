@@ -204,7 +204,7 @@ def cost_table(
     rows.append(("programme", "staff", fte * sc.costs.staff_eur_per_fte_year, fte, "FTE"))
     if gateway_active(sc):
         gw = sc.gateway
-        if gw.third_party.enabled:
+        if gw.oversight_eur_per_year > 0:  # a contract is paid whether or not its review stage is modelled
             rows.append(("programme", "oversight", gw.oversight_eur_per_year, 1.0, "contract"))
         rows.append(("programme", "gateway", gateway_reviewer_eur_per_year(gw), gw.reviewer_fte(), "reviewer FTE"))
         rows.append(("programme", "gateway", gateway_nodes_eur_per_year(gw), float(gw.transfers.nodes), "inspection nodes"))

@@ -308,6 +308,10 @@ def test_gateway_rows_only_when_the_gateway_runs() -> None:
     table = cost_table(m, running)
     assert row(table, "programme", "oversight").eur_per_year == pytest.approx(40_000_000.0)
     assert (table.category == "gateway").sum() == 2
+    # the contract is paid even when the monitor's review stage is not modelled
+    unmodelled = cost_table(m, scenario("gateway.enabled=true", "policy.transfer=gateway", "time.horizon_days=30",
+                                        "gateway.third_party.enabled=false"))
+    assert row(unmodelled, "programme", "oversight").eur_per_year == pytest.approx(40_000_000.0)
     open_ = scenario("gateway.enabled=true", "policy.transfer=open", "time.horizon_days=30")
     assert not gateway_active(open_)
     assert not cost_table(m, open_).category.isin(["oversight", "gateway"]).any()
