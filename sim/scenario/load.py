@@ -596,11 +596,15 @@ def check_uncertainty(data: dict[str, Any], scenario: Scenario, file: str) -> No
     for key, marginal in scenario.uncertainty.inputs.items():
         field = f"uncertainty.{key}"
         central = _resolved_value(resolved, key.split("."))
+        # an item of a list that a later file or --set replaced keeps its range unless dropped
+        hint = (f"; a list replaced by --set keeps its items' ranges: drop this one with uncertainty.{key}={{dist=\"fixed\"}}"
+                if any(part.isdigit() for part in key.split(".")) else "")
         if central is _MISSING:
-            raise ScenarioError(file, field, f"unknown key: the scenario has no field {key!r}; give the dotted --set key of a number")
+            raise ScenarioError(file, field, f"unknown key: the scenario has no field {key!r}; give the dotted --set key of a number"
+                                + hint)
         if not _is_number(central):
             shown = "empty" if central is None else f"a {type(central).__name__}"
-            raise ScenarioError(file, field, f"{key!r} is {shown}, not a number: only numeric fields can be uncertain")
+            raise ScenarioError(file, field, f"{key!r} is {shown}, not a number: only numeric fields can be uncertain" + hint)
         points = uncertainty_support_points(marginal)
         lo, hi = min(points), max(points)
         integer = isinstance(central, int)

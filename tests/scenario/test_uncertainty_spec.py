@@ -247,3 +247,15 @@ def test_clover_states_what_is_published() -> None:
     assert set(sc.observations.kpis) >= {"cost_eur_per_year", "mau_end", "it_mw_provisioned.hamar"}
     assert all(o.source for o in sc.observations.kpis.values())
     assert all(m.source for m in sc.uncertainty.inputs.values())
+
+
+def test_a_replaced_list_says_how_to_drop_its_items_ranges() -> None:
+    """Replacing a list with --set leaves ranges on its old items; the error says how to drop them."""
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(SCENARIOS / "clover.toml", ['gateway.priority_classes=[{name="all", share=1.0}]'])
+    assert info.value.field == "uncertainty.gateway.priority_classes.0.sla_s"
+    assert 'uncertainty.gateway.priority_classes.0.sla_s={dist="fixed"}' in info.value.problem
+    sc = load_scenario(SCENARIOS / "clover.toml", ['gateway.priority_classes=[{name="all", share=1.0}]',
+                                                   'uncertainty.gateway.priority_classes.0.share={dist="fixed"}',
+                                                   'uncertainty.gateway.priority_classes.0.sla_s={dist="fixed"}'])
+    assert [c.name for c in sc.gateway.priority_classes] == ["all"]
