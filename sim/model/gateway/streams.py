@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as _dt
 import math
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 
@@ -466,11 +467,33 @@ def _clone(rng: np.random.Generator) -> np.random.Generator:
     return out
 
 
+def _can_jump(rng: np.random.Generator) -> bool:
+    """Whether ``rng.bit_generator.advance(n)`` moves ``rng`` exactly as ``rng.random(n)`` would.
+
+    True for PCG64 generators (one 64-bit output per double) without a buffered 32-bit half
+    (which ``advance`` would drop).
+    """
+    bits = rng.bit_generator
+    return isinstance(bits, np.random.PCG64 | np.random.PCG64DXSM) and not bits.state.get("has_uint32", 0)
+
+
+def _jumped(rng: np.random.Generator, n: int) -> np.random.Generator:
+    """A copy of ``rng`` (:func:`_can_jump`) moved past ``n`` uniform doubles; ``rng`` is left as it is."""
+    out = _clone(rng)
+    out.bit_generator.advance(n)
+    return out
+
+
+def _passed(dist: Distribution, rng: np.random.Generator, n: int, chunk_rows: int) -> np.random.Generator:
+    """``rng`` moved past the draws of ``sample(dist, rng, n)`` (:func:`_pass`), returned."""
+    _pass(dist, rng, n, chunk_rows)
+    return rng
+
+
 def _skip_uniforms(rng: np.random.Generator, n: int, chunk_rows: int) -> None:
     """Move ``rng`` past ``n`` uniform doubles, as ``rng.random(n)`` would."""
-    bits = rng.bit_generator
-    if isinstance(bits, np.random.PCG64 | np.random.PCG64DXSM) and not bits.state.get("has_uint32", 0):
-        bits.advance(n)  # one 64-bit output per double
+    if _can_jump(rng):
+        rng.bit_generator.advance(n)  # one 64-bit output per double
         return
     for lo in range(0, n, chunk_rows):
         rng.random(min(chunk_rows, n - lo))
@@ -514,6 +537,8 @@ class StreamChunks:
     values nothing uses (service times without a gateway, automatic check
     times without the stage, third-party times without the monitor) are not made, and uniforms
     whose outcome is certain (shares 0 or 1) are skipped by moving the generator past them.
+    With a PCG64 stream the decision uniforms of a long run are drawn on two threads, each half of
+    the rows from copies of the stream jumped to its first row, so they are the same numbers.
 
     Attributes:
         n: number of original rows.
@@ -574,34 +599,68 @@ class StreamChunks:
              (gateway_on and tp.enabled) or self.has_transfers),
         )
         shares = np.cumsum([c.share for c in config.priority_classes])
-        buf = np.empty(min(n, chunk))
-        for bit, threshold, group_of_source, used in groups:
-            if bit is None:  # priority class
-                if len(shares) == 1:
-                    _skip_uniforms(rng, n, chunk)
-                    continue
-                for lo in range(0, n, chunk):
-                    u = rng.random(out=buf[:min(chunk, n - lo)])
-                    if len(shares) == 2:
-                        prio[lo:lo + len(u)] = u >= shares[0]
-                    else:
-                        prio[lo:lo + len(u)] = np.searchsorted(shares[:-1], u, side="right")
+        # each group takes n uniforms in turn: those of the groups whose outcome is not certain
+        # are looked at, by group number: (flag, thresholds per source) (flag None: the class)
+        drawn: dict[int, tuple[int | None, np.ndarray | None]] = {}
+        fixed: list[tuple[int, np.ndarray]] = []
+        for g, (bit, threshold, group_of_source, used) in enumerate(groups):
+            if bit is None:
+                if len(shares) > 1:
+                    drawn[g] = (None, None)
                 continue
             if not used:
-                _skip_uniforms(rng, n, chunk)
                 continue
             per_source = threshold[group_of_source]
             if _fixed(per_source[present]):
-                _skip_uniforms(rng, n, chunk)
-                on = np.flatnonzero(present & (per_source >= 1.0))
-                if len(on) == present.sum():
-                    flags |= np.uint8(bit)
-                elif len(on):
-                    flags |= np.isin(self.source, on).view(np.uint8) * np.uint8(bit)
-                continue
-            for lo in range(0, n, chunk):
-                hi = min(n, lo + chunk)
-                kernels.mark_below(rng.random(out=buf[:hi - lo]), self.source[lo:hi], per_source, flags[lo:hi], bit)
+                fixed.append((bit, per_source))
+            else:
+                drawn[g] = (bit, per_source)
+
+        def draw_group(g: int, gen: np.random.Generator, lo: int, hi: int) -> None:
+            """Group g's uniforms of rows [lo, hi) from ``gen`` (placed at row lo), chunk by chunk."""
+            bit, per_source = drawn[g]
+            buf = np.empty(min(hi - lo, chunk))
+            for a in range(lo, hi, chunk):
+                b = min(hi, a + chunk)
+                u = gen.random(out=buf[:b - a])
+                if bit is not None:
+                    kernels.mark_below(u, self.source[a:b], per_source, flags[a:b], bit)
+                elif len(shares) == 2:
+                    prio[a:b] = u >= shares[0]
+                else:
+                    prio[a:b] = np.searchsorted(shares[:-1], u, side="right")
+
+        def draw_half(lo: int, hi: int) -> None:
+            """Every drawn group's uniforms of rows [lo, hi), each from a copy of ``rng`` jumped there."""
+            for g in drawn:
+                draw_group(g, _jumped(rng, g * n + lo), lo, hi)
+
+        self._after_auto: Future | None = None
+        if drawn and _can_jump(rng) and n >= 2 * chunk:
+            # rows in two halves on two threads, each group's uniforms from a copy of the stream
+            # jumped to the half's first row (one 64-bit output per uniform): the same values as
+            # in one pass. The automatic check times' pass (the next draws of this stream, see
+            # _service_generators) runs beside them.
+            with ThreadPoolExecutor(max_workers=2, thread_name_prefix="gateway-decisions") as pool:
+                second = pool.submit(draw_half, n // 2, n)
+                if config.auto_check and (gateway_on or self.has_transfers):  # the pass is needed
+                    self._after_auto = pool.submit(_passed, config.auto_check_s, _jumped(rng, len(groups) * n), n,
+                                                   chunk)
+                draw_half(0, n // 2)
+                second.result()
+            rng.bit_generator.advance(len(groups) * n)
+        else:
+            for g in range(len(groups)):
+                if g in drawn:
+                    draw_group(g, rng, 0, n)
+                else:
+                    _skip_uniforms(rng, n, chunk)
+        for bit, per_source in fixed:
+            on = np.flatnonzero(present & (per_source >= 1.0))
+            if len(on) == present.sum():
+                flags |= np.uint8(bit)
+            elif len(on):
+                flags |= np.isin(self.source, on).view(np.uint8) * np.uint8(bit)
         # what is the same for every row is handed out as a constant view, not an array per chunk
         on, off = (np.bitwise_and.reduce(flags), ~np.bitwise_or.reduce(flags)) if n else (0, 0)
         self._same_bits = {bit: bool(on & bit) for bit in (_NEEDS_REVIEW, _APPROVED, _RESUBMIT, _THIRD_PARTY)
@@ -633,6 +692,9 @@ class StreamChunks:
                 self._gens[k] = _clone(rng)
             if not any(used[j] and counts[j] > 0 for j in range(k + 1, 4)):
                 break
+            if k == 0 and self._after_auto is not None:  # passed beside the decisions
+                rng = self._after_auto.result()
+                continue
             _pass(self._dists[k][0], rng, counts[k], chunk)
 
     def _resubmissions(self, rng: np.random.Generator) -> None:
