@@ -44,9 +44,14 @@ def access_mean_ms(median_ms: float, p95_ms: float) -> float:
     return median_ms * math.exp(_sigma(median_ms, p95_ms) ** 2 / 2.0) if median_ms > 0 else 0.0
 
 
+def _mobile_shares(countries: list[str], access: AccessSpec) -> NDArray[np.float64]:
+    """(C,) share of each country's requests over mobile networks."""
+    return np.array([access.mobile_share_by_country.get(c, access.mobile_share) for c in countries], dtype=float)
+
+
 def access_mean_by_country_ms(countries: list[str], access: AccessSpec) -> NDArray[np.float64]:
     """(C,) mean round trip of the access network per country: mobile and fixed by the country's mobile share, ms."""
-    mobile = np.array([access.mobile_share_by_country.get(c, access.mobile_share) for c in countries], dtype=float)
+    mobile = _mobile_shares(countries, access)
     return mobile * access_mean_ms(access.mobile_ms_median, access.mobile_ms_p95) + (1.0 - mobile) * access_mean_ms(
         access.fixed_ms_median, access.fixed_ms_p95
     )
@@ -67,7 +72,7 @@ def user_rtt_mixture(
         values (C x S x 2 x POINTS,), their weights, and the weighted mean round trip (NaN when
         the weights sum to zero).
     """
-    mobile = np.array([access.mobile_share_by_country.get(c, access.mobile_share) for c in countries])
+    mobile = _mobile_shares(countries, access)
     pts_m = access_points_ms(access.mobile_ms_median, access.mobile_ms_p95)
     pts_f = access_points_ms(access.fixed_ms_median, access.fixed_ms_p95)
     w = np.asarray(weights, dtype=float)
