@@ -251,9 +251,6 @@ textbook = sim.load_scenario(ROOT / "scenarios" / SCENARIO, [
     "gateway.third_party.enabled=false",
     "gateway.transfers.flows=[]",
     'gateway.priority_classes=[{name="all", share=1.0}]',
-    # the list above replaces Clover's classes, so their [uncertainty] ranges go too
-    'uncertainty.gateway.priority_classes.0.share={dist="fixed"}',
-    'uncertainty.gateway.priority_classes.0.sla_s={dist="fixed"}',
 ]).gateway
 
 replications = []

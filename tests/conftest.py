@@ -22,7 +22,6 @@ POISSON_ONLY = (
     "population.variability.common_daily_cv=0.0",
     "population.variability.seasonal_amplitude=0.0",
     "population.variability.events=[]",
-    'uncertainty.population.variability.events.0.multiplier={dist="fixed"}',  # its range goes with the event
 )
 
 

@@ -596,8 +596,8 @@ def check_uncertainty(data: dict[str, Any], scenario: Scenario, file: str) -> No
     for key, marginal in scenario.uncertainty.inputs.items():
         field = f"uncertainty.{key}"
         central = _resolved_value(resolved, key.split("."))
-        # an item of a list that a later file or --set replaced keeps its range unless dropped
-        hint = (f"; a list replaced by --set keeps its items' ranges: drop this one with uncertainty.{key}={{dist=\"fixed\"}}"
+        # an item of a list that a later file replaced keeps its range unless dropped (--set drops them)
+        hint = (f"; a list replaced in a later file keeps its items' ranges: drop this one with uncertainty.{key}={{dist=\"fixed\"}}"
                 if any(part.isdigit() for part in key.split(".")) else "")
         if central is _MISSING:
             raise ScenarioError(file, field, f"unknown key: the scenario has no field {key!r}; give the dotted --set key of a number"
@@ -671,4 +671,24 @@ def scenario_data(path: str | Path, overrides: list[str] | None = None) -> tuple
     for text in overrides or []:
         keys, value = parse_override(text)
         _apply_override(data, keys, value)
+        if isinstance(value, list) and keys[0] != "uncertainty":
+            _drop_item_ranges(data.get("uncertainty"), ".".join(keys))
     return data, str(path) + (" (with --set)" if overrides else "")
+
+
+def _drop_item_ranges(table: Any, list_key: str, prefix: str = "") -> None:
+    """Remove the ``[uncertainty]`` entries of the items of a list that a ``--set`` replaced.
+
+    The old items are gone, so ranges keyed by their numbers (``gateway.shifts.3.reviewers``)
+    would describe whatever now stands at that number; ranges for the new items can follow in
+    later ``--set`` options. Entries may be dotted keys or nested tables.
+    """
+    if not isinstance(table, dict):
+        return
+    for key in list(table):
+        full = f"{prefix}{key}"
+        rest = full[len(list_key) + 1:] if full.startswith(list_key + ".") else ""
+        if rest[:1].isdigit():
+            del table[key]
+        elif isinstance(table[key], dict) and "dist" not in table[key] and list_key.startswith(full):
+            _drop_item_ranges(table[key], list_key, full + ".")

@@ -249,13 +249,16 @@ def test_clover_states_what_is_published() -> None:
     assert all(m.source for m in sc.uncertainty.inputs.values())
 
 
-def test_a_replaced_list_says_how_to_drop_its_items_ranges() -> None:
-    """Replacing a list with --set leaves ranges on its old items; the error says how to drop them."""
-    with pytest.raises(ScenarioError) as info:
-        load_scenario(SCENARIOS / "clover.toml", ['gateway.priority_classes=[{name="all", share=1.0}]'])
-    assert info.value.field == "uncertainty.gateway.priority_classes.0.sla_s"
-    assert 'uncertainty.gateway.priority_classes.0.sla_s={dist="fixed"}' in info.value.problem
-    sc = load_scenario(SCENARIOS / "clover.toml", ['gateway.priority_classes=[{name="all", share=1.0}]',
-                                                   'uncertainty.gateway.priority_classes.0.share={dist="fixed"}',
-                                                   'uncertainty.gateway.priority_classes.0.sla_s={dist="fixed"}'])
+def test_a_list_replaced_by_set_takes_its_items_ranges_with_it() -> None:
+    """--set of a whole list drops the ranges of its old items (keyed by number); new ones may follow."""
+    one_class = 'gateway.priority_classes=[{name="all", share=1.0}]'
+    sc = load_scenario(SCENARIOS / "clover.toml", [one_class])
     assert [c.name for c in sc.gateway.priority_classes] == ["all"]
+    assert not any(k.startswith("gateway.priority_classes.") for k in sc.uncertainty.inputs)
+    assert "gateway.shifts.3.reviewers" in sc.uncertainty.inputs  # other lists keep theirs
+    again = load_scenario(SCENARIOS / "clover.toml", [
+        one_class, 'uncertainty.gateway.priority_classes.0.sla_s={dist="uniform", low=600, high=3600, source="t"}',
+        "gateway.priority_classes.0.sla_s=1800.0"])
+    assert "gateway.priority_classes.0.sla_s" in again.uncertainty.inputs
+    calm = load_scenario(SCENARIOS / "clover.toml", ["population.variability.events=[]"])
+    assert not any(k.startswith("population.variability.events.") for k in calm.uncertainty.inputs)
