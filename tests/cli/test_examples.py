@@ -49,6 +49,8 @@ NO_RANGE = {
     "sites.oracle_ashburn.staff_fte": "idem",
     "sites.oracle_phoenix.staff_fte": "idem",
     "gateway.review_distribution": "a distribution's name, not a number",
+    **{f"gateway.shifts.{i}.{end}": "a rota: the shifts tile the day together, one boundary cannot move alone"
+       for i in range(3) for end in ("start_hour", "end_hour")},
     "gateway.resubmit_delay_h": "a distribution: its mean has a range",
     "gateway.auto_check_s": "a distribution: its mean and cv have ranges",
     "gateway.auto_check": "a design choice (the stage exists or not), not a number",
