@@ -36,9 +36,9 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from sim.report import charts
-from sim.report.charts.style import save_png
 from sim.report.format import format_eur
 from sim.report.io import atomic_dir, dumps_json
+from sim.report.render import start_pngs
 from sim.results.replication import Results
 
 if TYPE_CHECKING:
@@ -50,6 +50,7 @@ __all__ = [
     "atomic_dir",
     "milestones",
     "read_gateway_requests",
+    "result_chart_builders",
     "result_charts",
     "write_gateway_requests",
     "write_results",
@@ -239,32 +240,46 @@ def milestones(summary: Mapping[str, Any], sites: Iterable[str] | None = None) -
     return [(", ".join(labels), when) for when, labels in sorted(merged.items())]
 
 
-def result_charts(results: Results, summary: Mapping[str, Any] | None = None) -> dict[str, Figure]:
-    """The standard charts of a run (first replication's tables)."""
+def result_chart_builders(results: Results, summary: Mapping[str, Any] | None = None) -> dict[str, Callable[[], Figure]]:
+    """The standard charts of a run (first replication's tables): file name -> function building it.
+
+    Each figure is built only when its function is called, so the charts can be drawn by
+    different processes (:mod:`sim.report.render`).
+    """
     first = results.replications[0].tables
     summary = summary if summary is not None else results.summary()
     ref = results.scenario.costs.reference_eur_per_year
     latency = first["latency"]
-    fibre = (
-        latency.assign(w=latency["fibre_min_ms"] * latency["share_of_requests"])
-        .groupby("country", as_index=False)["w"]
-        .sum()
-        .rename(columns={"w": "rtt_ms"})
-    )
-    out = {
-        "stored_by_site.png": charts.stored_by_site_chart(
+
+    def rtt() -> Figure:
+        fibre = (
+            latency.assign(w=latency["fibre_min_ms"] * latency["share_of_requests"])
+            .groupby("country", as_index=False)["w"]
+            .sum()
+            .rename(columns={"w": "rtt_ms"})
+        )
+        return charts.rtt_by_country_chart(latency, fibre_min=fibre)
+
+    out: dict[str, Callable[[], Figure]] = {
+        "stored_by_site.png": lambda: charts.stored_by_site_chart(
             first["placement"], milestones=milestones(summary, results.scenario.world_sites)
         ),
-        "cost_by_site.png": charts.cost_by_site_chart(
+        "cost_by_site.png": lambda: charts.cost_by_site_chart(
             first["costs"], reference_eur_per_year=ref,
             reference_label=f"{results.scenario.costs.reference_label} {format_eur(ref)}/yr"),
-        "rtt_by_country.png": charts.rtt_by_country_chart(latency, fibre_min=fibre),
+        "rtt_by_country.png": rtt,
     }
     waits = first.get("gateway_waits")
     if waits is not None and len(waits):
-        out["gateway_wait_cdf.png"] = charts.gateway_wait_quantile_chart(waits)
-        out["reviewer_utilisation.png"] = charts.reviewer_utilisation_chart(results.table("reviewer_utilisation"))
+        out["gateway_wait_cdf.png"] = lambda: charts.gateway_wait_quantile_chart(waits)
+        out["reviewer_utilisation.png"] = lambda: charts.reviewer_utilisation_chart(
+            results.table("reviewer_utilisation"))
     return out
+
+
+def result_charts(results: Results, summary: Mapping[str, Any] | None = None) -> dict[str, Figure]:
+    """The standard charts of a run (first replication's tables), built."""
+    return {name: build() for name, build in result_chart_builders(results, summary).items()}
 
 
 def write_results(
@@ -295,9 +310,25 @@ def write_results(
     def fill(tmp: Path) -> None:
         summary = results.summary()
         if uncertainty is not None:
-            from sim.report.uncertainty_files import add_uncertainty, write_uncertainty_files
+            from sim.report.uncertainty_files import add_uncertainty
 
             summary = add_uncertainty(summary, uncertainty)
+        # the charts start first: where the platform can fork, a child draws part of them meanwhile
+        job = start_pngs(result_chart_builders(results, summary), tmp, dpi=110, metadata=_PNG_META) \
+            if with_charts else None
+        try:
+            tables(tmp, summary)
+        except BaseException:
+            if job is not None:
+                job.cancel()
+            raise
+        if job is not None:
+            job.finish()
+
+    def tables(tmp: Path, summary: dict[str, Any]) -> None:
+        if uncertainty is not None:
+            from sim.report.uncertainty_files import write_uncertainty_files
+
             central = {k: v["mean"] for k, v in summary["kpis"].items()}
             write_uncertainty_files(uncertainty, tmp, central=central, with_charts=with_charts)
         (tmp / "summary.json").write_text(dumps_json(summary, indent=2, sort_keys=False) + "\n", encoding="utf-8")  # strict JSON
@@ -308,8 +339,5 @@ def write_results(
                 results.table(name).to_csv(tmp / f"{name}.csv", index=False)
         if gateway_requests is not None:  # one row per request, written while the run went on
             os.replace(gateway_requests, tmp / "gateway_requests.parquet")
-        if with_charts:
-            for filename, fig in result_charts(results, summary).items():
-                save_png(fig, tmp / filename, dpi=110, metadata=_PNG_META)  # layout once, same bytes
 
     return atomic_dir(out, fill)

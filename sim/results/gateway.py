@@ -145,19 +145,50 @@ def zero_padded_quantiles(zeros: int, values: np.ndarray, q: Sequence[float] | n
     needed = np.concatenate([previous, following])
     needed = np.where(needed < 0, n + needed, needed) - zeros
     needed = np.unique(needed[needed >= 0])
-    ordered = np.partition(values, needed) if 0 < len(needed) <= 32 else np.sort(values)
+    if 0 < len(needed) <= 32 and len(values):
+        positions = np.unique(np.clip(needed, 0, len(values) - 1))
+        ordered = _order_statistics(values, positions)
+    else:
+        ordered = np.sort(values)
+        positions = np.arange(len(ordered))
 
     def at(index: np.ndarray) -> np.ndarray:
         index = np.where(index < 0, n + index, index)
         if len(ordered) == 0:
             return np.zeros(len(index))
-        return np.where(index < zeros, 0.0, ordered[np.clip(index - zeros, 0, len(ordered) - 1)])
+        rank = np.clip(index - zeros, 0, len(values) - 1)
+        found = np.minimum(np.searchsorted(positions, rank), len(positions) - 1)  # index < zeros: any entry
+        return np.where(index < zeros, 0.0, ordered[found])
 
     a, b = at(previous), at(following)
     gamma = virtual - previous
     diff = b - a
     out = a + diff * gamma
     np.subtract(b, diff * (1 - gamma), out=out, where=gamma >= 0.5)
+    return out
+
+
+def _order_statistics(values: np.ndarray, ranks: np.ndarray) -> np.ndarray:
+    """The ``ranks``-th smallest of ``values`` (sorted, distinct ranks), exactly, without sorting.
+
+    One single-rank partition per rank, largest first, each on the part below the last one
+    (numpy's partition with several ranks at once is slower than a full sort); a rank just
+    below one already placed is the maximum of what lies below it.
+    """
+    work = np.array(values, dtype=np.float64, copy=True)
+    out = np.empty(len(ranks))
+    hi, placed = len(work), -1  # the smallest ``hi`` values are in work[:hi]; ``placed``: the rank above
+    for i in range(len(ranks) - 1, -1, -1):
+        k = int(ranks[i])
+        if k + 1 == placed:
+            out[i] = work[:k + 1].max()
+            hi = k + 1
+        else:
+            part = work[:hi]
+            part.partition(k)
+            out[i] = part[k]
+            hi = k
+        placed = k
     return out
 
 

@@ -121,10 +121,10 @@ def test_failed_write_leaves_previous_results_intact(monkeypatch, tmp_path: Path
     before = (out / "summary.json").read_bytes()
     import sim.report.files as files
 
-    def broken(results):
+    def broken(results, summary=None):
         raise OSError("disk full")
 
-    monkeypatch.setattr(files, "result_charts", broken)
+    monkeypatch.setattr(files, "result_chart_builders", broken)
     assert cli.main(["run", str(SCENARIOS / "clover.toml"), *SHORT, "--seed", "3", "--out", str(out)]) == 1
     assert (out / "summary.json").read_bytes() == before
     assert sorted(os.listdir(tmp_path)) == ["r"]

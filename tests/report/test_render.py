@@ -1,0 +1,71 @@
+"""Charts drawn on two processes: the same files as drawn on one, and nothing lost when the child fails."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from matplotlib.figure import Figure
+
+from sim.report import render
+from sim.report.charts.style import new_figure
+
+
+def _chart(label: str) -> Figure:
+    fig = new_figure((3.0, 2.0))
+    ax = fig.add_subplot()
+    ax.plot([0, 1, 2], [0, len(label), 1])
+    ax.set_title(label)
+    return fig
+
+
+def _builders(n: int, fail_in_child: set[int] = frozenset()) -> dict:
+    parent = os.getpid()
+
+    def build(i: int):
+        def go() -> Figure:
+            if i in fail_in_child and os.getpid() != parent:
+                raise RuntimeError("child failure")
+            return _chart(f"chart {i}")
+        return go
+
+    return {f"c{i}.png": build(i) for i in range(n)}
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def test_two_processes_write_the_same_bytes_as_one(tmp_path: Path) -> None:
+    one, two = tmp_path / "one", tmp_path / "two"
+    one.mkdir()
+    two.mkdir()
+    render.render_pngs(_builders(5), one, dpi=50, metadata={"Software": None}, parallel=False)
+    render.render_pngs(_builders(5), two, dpi=50, metadata={"Software": None}, parallel=True)
+    assert _files(one) == _files(two)
+    assert len(_files(one)) == 5
+
+
+@pytest.mark.skipif(not render._can_fork(), reason="no safe fork on this platform")
+def test_a_chart_the_child_failed_on_is_drawn_by_the_parent(tmp_path: Path) -> None:
+    ref, out = tmp_path / "ref", tmp_path / "out"
+    ref.mkdir()
+    out.mkdir()
+    render.render_pngs(_builders(4), ref, dpi=50, metadata={"Software": None}, parallel=False)
+    job = render.start_pngs(_builders(4, fail_in_child={0, 1, 2, 3}), out, dpi=50, metadata={"Software": None})
+    assert job.process is not None
+    job.finish()
+    assert job.process.exitcode == 1  # the child failed on the first chart it took
+    assert _files(out) == _files(ref)
+
+
+def test_an_error_in_the_parent_is_raised_and_stops_the_child(tmp_path: Path) -> None:
+    def broken() -> Figure:
+        raise ValueError("bad table")
+
+    builders = {"a.png": broken, **{f"b{i}.png": (lambda i=i: _chart(str(i))) for i in range(3)}}
+    job = render.start_pngs(builders, tmp_path, dpi=50, metadata={"Software": None})
+    with pytest.raises(ValueError, match="bad table"):
+        job.finish()
+    assert job.process is None or not job.process.is_alive()
