@@ -6,8 +6,10 @@ KPI names carry their unit (``_eur_per_year``, ``_pb``, ``_ms`` ...); per-site K
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -75,7 +77,8 @@ def replication_result(m: Meters, scenario: Scenario) -> ReplicationResult:
     load = costs.site_load(m, scenario)
     by_year = costs.cost_by_year(m, scenario)
     cost = costs.horizon_cost_table(m, scenario, by_year)
-    transfers = transfers_table(m, start, lambda cls, src, dst: residency_crossing(scenario, cls, src, dst))
+    crossing = functools.lru_cache(maxsize=None)(partial(residency_crossing, scenario))  # one answer per flow key
+    transfers = transfers_table(m, start, crossing)
     latency = latency_table(m, access_mean_by_country_ms(m.countries, scenario.network.access))
     placement = placement_table(m, start)
     inside = residency_mask(scenario, m.countries, m.classes, m.sites)  # (C, K, S)
@@ -179,16 +182,15 @@ def _through_gateway(transfers: pd.DataFrame, gateway: GatewayRun | GatewayTally
     """
     t = gateway_tally(gateway)
     key = ["data_class", "destination"]
-    approved = pd.DataFrame({  # the gateway's approved transfer jobs, in request order
-        "data_class": pd.Categorical.from_codes(t.approved_data_class.astype(np.int64), categories=list(t.data_class_names)),
-        "destination": pd.Categorical.from_codes(t.approved_destination.astype(np.int64),
-                                                 categories=list(t.destination_names)),
-        "crossed_gb": t.approved_crossed_gb,
-    })
+    # the gateway's approved transfer jobs summed per (class, destination) code pair, in request order
+    n_dest = len(t.destination_names)
+    pair = t.approved_data_class.astype(np.int64) * n_dest + t.approved_destination.astype(np.int64)
+    # pandas' group sum (compensated) on the integer pairs: the same bits as grouping the named columns
+    crossed_gb = pd.Series(t.approved_crossed_gb).groupby(pair).sum()
+    names = pd.MultiIndex.from_product([list(t.data_class_names), list(t.destination_names)], names=key)
+    crossed_tb = pd.Series(crossed_gb.to_numpy() / 1000.0, index=names[crossed_gb.index.to_numpy()])
     exports = transfers["kind"] == "export"
     offered_tb = transfers.loc[exports].groupby(key)["tb"].sum()
-    crossed_tb = approved.groupby(key, observed=True)["crossed_gb"].sum() / 1000.0
-    crossed_tb.index = crossed_tb.index.set_levels([lvl.astype(str) for lvl in crossed_tb.index.levels])
     ratio = (crossed_tb.reindex(offered_tb.index, fill_value=0.0) / offered_tb).where(offered_tb > 0, 0.0)
     keys = pd.MultiIndex.from_frame(transfers.loc[exports, key])
     transfers.loc[exports, "tb"] = transfers.loc[exports, "tb"].to_numpy() * ratio.reindex(keys, fill_value=0.0).to_numpy()
