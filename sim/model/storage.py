@@ -291,7 +291,10 @@ class Storage:
             tally.replicated_gb += drained.copies.sum(axis=1)
             tally.dropped_gb += drained.dropped
             tally.stored_gb[t] = logical + self.backlog.adjustment()
-            acc = by_period.setdefault(period_of(t), [np.zeros_like(drained.moves), np.zeros_like(drained.moves)])
+            period = period_of(t)
+            acc = by_period.get(period)
+            if acc is None:
+                by_period[period] = acc = [np.zeros_like(drained.moves), np.zeros_like(drained.moves)]
             acc[0] += drained.moves
             acc[1] += drained.copies
         # steps after the backlog emptied keep the logical layout already in stored_gb

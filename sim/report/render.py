@@ -118,8 +118,13 @@ class ChartJob:
 
 
 def _can_fork() -> bool:
-    """Fork is safe only on Linux here (macOS frameworks and Windows have no safe fork)."""
-    return sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
+    """Whether a forked child may draw charts here.
+
+    Only on Linux (macOS frameworks and Windows have no safe fork) and outside a Jupyter kernel
+    (its messaging threads hold locks a forked child could inherit).
+    """
+    return (sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
+            and "ipykernel" not in sys.modules)
 
 
 def start_pngs(builders: Mapping[str, ChartBuilder], folder: Path, *, dpi: float,
