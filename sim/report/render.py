@@ -124,7 +124,14 @@ def _can_fork() -> bool:
     (its messaging threads hold locks a forked child could inherit).
     """
     return (sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
-            and "ipykernel" not in sys.modules)
+            and not _in_jupyter_kernel())
+
+
+def _in_jupyter_kernel() -> bool:
+    """Whether this process is a running Jupyter (ZMQ) kernel."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None and hasattr(ipython, "get_ipython") else None
+    return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
 
 
 def start_pngs(builders: Mapping[str, ChartBuilder], folder: Path, *, dpi: float,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -69,3 +70,17 @@ def test_an_error_in_the_parent_is_raised_and_stops_the_child(tmp_path: Path) ->
     with pytest.raises(ValueError, match="bad table"):
         job.finish()
     assert job.process is None or not job.process.is_alive()
+
+
+def test_no_fork_inside_a_jupyter_kernel(monkeypatch) -> None:
+    """A running kernel's messaging threads hold locks: its charts are drawn in one process."""
+    import types
+
+    class ZMQInteractiveShell:  # the class name is what the check looks at
+        pass
+
+    fake = types.SimpleNamespace(get_ipython=lambda: ZMQInteractiveShell())
+    monkeypatch.setitem(sys.modules, "IPython", fake)
+    assert not render._can_fork()
+    monkeypatch.setitem(sys.modules, "IPython", types.SimpleNamespace(get_ipython=lambda: None))
+    assert render._can_fork() == sys.platform.startswith("linux")
