@@ -27,7 +27,7 @@ from sim.cachedir import use_for_numba
 from sim.model.migration import MigrationBacklog
 from sim.scenario import Scenario
 
-__all__ = ["StorageTally", "MigrationLinks", "Storage", "link_matrix_gbps"]
+__all__ = ["StorageTally", "MigrationLinks", "Storage", "link_matrix_gbps", "migrate_steps"]
 
 #: Moves and copies per period start (s): two (K, S_from, S_to) arrays, GB.
 MigrationFlows = dict[float, list[NDArray[np.float64]]]
@@ -51,6 +51,121 @@ def decay_path(writes, d, v1):  # noqa: ANN001, ANN201 - compiled
             out[t, j] = y
             z = y * d
     return out
+
+
+@njit(cache=True)
+def migrate_steps(moves, copies, drops, dt_s, decay, cap_gbps, stored, deleted, moved_out, moved_in,  # noqa: ANN001, ANN201
+                  replicated, dropped, period_idx, acc):
+    """Step a migration backlog through n steps while anything is pending (compiled, in place).
+
+    Step for step what :meth:`sim.model.migration.MigrationBacklog.step` does and what
+    ``Storage`` adds up after it; sums are taken in loop order, so figures agree with the NumPy
+    version to rounding.
+
+    Args:
+        moves: (K, S, S) pending moves from -> to, GB (updated).
+        copies: (K, S, S) pending copies from -> to, GB (updated).
+        drops: (K, S) surplus copies still to drop, GB (updated).
+        dt_s: (n,) step lengths, s.
+        decay: (n, K) share of bytes retention keeps over each step.
+        cap_gbps: (S, S) usable bandwidth from -> to, Gbit/s.
+        stored: (n, K, S) logical stock at the end of each step in, physical stock out, GB.
+        deleted: (K, S) bytes retention deleted beyond the logical deletion, GB (added to).
+        moved_out: (K, S) moved bytes sent per site, GB (added to).
+        moved_in: (K, S) moved bytes received per site, GB (added to).
+        replicated: (K, S) copies received per site, GB (added to).
+        dropped: (K, S) surplus copies deleted per site, GB (added to).
+        period_idx: (n,) flow period of each step (index into ``acc``).
+        acc: (2, P, K, S, S) moves and copies per period, GB (added to).
+
+    Returns:
+        Steps run (fewer than n when the backlog emptied; later steps keep their logical stock).
+    """
+    n_classes, n_sites = drops.shape
+    pending = np.empty((n_sites, n_sites))
+    frac = np.empty((n_sites, n_sites))
+    sent_m = np.empty_like(moves)
+    sent_c = np.empty_like(copies)
+    adj = np.empty((n_classes, n_sites))
+    pending_k = np.empty(n_classes)
+    for i in range(dt_s.shape[0]):
+        if not (np.any(moves != 0.0) or np.any(copies != 0.0) or np.any(drops != 0.0)):
+            return i
+        _adjustment(moves, copies, drops, adj)
+        for k in range(n_classes):
+            d = decay[i, k]
+            for s in range(n_sites):
+                deleted[k, s] += (1.0 - d) * adj[k, s]  # retention's deletion beyond the logical one
+                drops[k, s] *= d
+                for t in range(n_sites):
+                    moves[k, s, t] *= d
+                    copies[k, s, t] *= d
+        pending[:] = 0.0
+        for k in range(n_classes):
+            pending_k[k] = 0.0
+            for s in range(n_sites):
+                for t in range(n_sites):
+                    pending_k[k] += moves[k, s, t] + copies[k, s, t]
+                    pending[s, t] += moves[k, s, t] + copies[k, s, t]
+        for s in range(n_sites):
+            for t in range(n_sites):
+                cap_gb = cap_gbps[s, t] / 8.0 * dt_s[i]
+                frac[s, t] = min(1.0, cap_gb / pending[s, t]) if pending[s, t] > 0 else 0.0
+        # a site never sends more moved bytes than it physically holds
+        _adjustment(moves, copies, drops, adj)
+        for k in range(n_classes):
+            for s in range(n_sites):
+                physical = stored[i, k, s] + adj[k, s]
+                out = 0.0
+                for t in range(n_sites):
+                    sent_m[k, s, t] = moves[k, s, t] * frac[s, t]
+                    out += sent_m[k, s, t]
+                if out > physical:
+                    scale = max(physical, 0.0) / (out if out > 0 else 1.0)
+                    for t in range(n_sites):
+                        sent_m[k, s, t] *= scale
+                for t in range(n_sites):
+                    sent_c[k, s, t] = copies[k, s, t] * frac[s, t]
+                    moves[k, s, t] -= sent_m[k, s, t]
+                    copies[k, s, t] -= sent_c[k, s, t]
+        # surplus copies go as their class's migration completes (all at once if none pending)
+        p = period_idx[i]
+        for k in range(n_classes):
+            sent = 0.0
+            left = 0.0
+            for s in range(n_sites):
+                for t in range(n_sites):
+                    sent += sent_m[k, s, t] + sent_c[k, s, t]
+                    left += moves[k, s, t] + copies[k, s, t]
+                    moved_out[k, s] += sent_m[k, s, t]
+                    moved_in[k, t] += sent_m[k, s, t]
+                    replicated[k, t] += sent_c[k, s, t]
+                    acc[0, p, k, s, t] += sent_m[k, s, t]
+                    acc[1, p, k, s, t] += sent_c[k, s, t]
+            done = sent / pending_k[k] if pending_k[k] > 0 else 1.0
+            if left == 0.0:
+                done = 1.0
+            for s in range(n_sites):
+                gone = drops[k, s] * done
+                dropped[k, s] += gone
+                drops[k, s] -= gone
+        _adjustment(moves, copies, drops, adj)
+        for k in range(n_classes):
+            for s in range(n_sites):
+                stored[i, k, s] += adj[k, s]
+    return dt_s.shape[0]
+
+
+@njit(cache=True)
+def _adjustment(moves, copies, drops, out):  # noqa: ANN001, ANN202 - compiled
+    """(K, S) physical minus logical bytes per site (``MigrationBacklog.adjustment``), into ``out``."""
+    n_classes, n_sites = drops.shape
+    for k in range(n_classes):
+        for s in range(n_sites):
+            x = drops[k, s]
+            for t in range(n_sites):
+                x += moves[k, s, t] - moves[k, t, s] - copies[k, t, s]
+            out[k, s] = x
 
 
 def link_matrix_gbps(scenario: Scenario, sites: list[str]) -> NDArray[np.float64]:
@@ -231,7 +346,7 @@ class Storage:
         requests: NDArray[np.float64],
         dt_s: NDArray[np.float64],
         link_gbps: NDArray[np.float64],
-        period_of: Callable[[int], float],
+        periods_of: Callable[[NDArray[np.int64]], NDArray[np.float64]],
     ) -> MigrationFlows:
         """Write, age and migrate the stock over n steps in which the placement does not change.
 
@@ -241,7 +356,7 @@ class Storage:
             requests: (n, C) requests of the steps.
             dt_s: (n,) step lengths, s.
             link_gbps: (S, S) usable migration bandwidth over these steps.
-            period_of: start (s) of the flow period of a step.
+            periods_of: start (s) of the flow period of each of an array of steps.
 
         Returns:
             Migration and replication per period, in order of first appearance (empty when
@@ -270,32 +385,27 @@ class Storage:
         self.volume_gb = v_end
         if self.backlog.empty:
             return {}
-        return self._migrate(a, dt_s, link_gbps, period_of)
+        return self._migrate(a, dt_s, link_gbps, periods_of)
 
     def _migrate(
-        self, a: int, dt_s: NDArray[np.float64], link_gbps: NDArray[np.float64], period_of: Callable[[int], float]
+        self, a: int, dt_s: NDArray[np.float64], link_gbps: NDArray[np.float64],
+        periods_of: Callable[[NDArray[np.int64]], NDArray[np.float64]],
     ) -> MigrationFlows:
-        """Step the migration backlog through steps [a, a + n) while anything is pending."""
-        tally = self.tally
-        by_period: MigrationFlows = {}
-        for t in range(a, a + len(dt_s)):
-            if self.backlog.empty:
-                break
-            step_s = dt_s[t - a]
-            decay = np.exp(-step_s / self.retention_s)
-            logical = tally.stored_gb[t].copy()
-            drained = self.backlog.step(float(step_s), decay, link_gbps, logical)
-            tally.deleted_gb += drained.extra_deleted
-            tally.moved_out_gb += drained.moves.sum(axis=2)
-            tally.moved_in_gb += drained.moves.sum(axis=1)
-            tally.replicated_gb += drained.copies.sum(axis=1)
-            tally.dropped_gb += drained.dropped
-            tally.stored_gb[t] = logical + self.backlog.adjustment()
-            period = period_of(t)
-            acc = by_period.get(period)
-            if acc is None:
-                by_period[period] = acc = [np.zeros_like(drained.moves), np.zeros_like(drained.moves)]
-            acc[0] += drained.moves
-            acc[1] += drained.copies
+        """Step the migration backlog through steps [a, a + n) while anything is pending.
+
+        The compiled :func:`migrate_steps` runs the steps; :meth:`MigrationBacklog.step` is its
+        specification (a test holds the two equal to rounding).
+        """
+        tally, backlog = self.tally, self.backlog
+        n = len(dt_s)
+        starts, period_idx = np.unique(periods_of(np.arange(a, a + n)), return_inverse=True)
+        acc = np.zeros((2, len(starts), *backlog.moves.shape))
+        decay = np.exp(-dt_s[:, None] / self.retention_s[None, :])  # (n, K), as numpy computes it per step
+        done = migrate_steps(
+            backlog.moves, backlog.copies, backlog.drops, dt_s, decay, link_gbps, tally.stored_gb[a:a + n],
+            tally.deleted_gb, tally.moved_out_gb, tally.moved_in_gb, tally.replicated_gb, tally.dropped_gb,
+            period_idx.astype(np.int64), acc)
+        used = np.unique(period_idx[:done])
+        by_period: MigrationFlows = {float(starts[p]): [acc[0, p], acc[1, p]] for p in used}
         # steps after the backlog emptied keep the logical layout already in stored_gb
         return by_period

@@ -97,8 +97,12 @@ class _Months:
 
     def period_of(self, step: int) -> float:
         """Start (s) of the month of ``step``."""
-        idx = int(np.searchsorted(self.start_step, step, side="right") - 1)
-        return float(self.start_s[max(idx, 0)])
+        return float(self.periods_of(np.array([step]))[0])
+
+    def periods_of(self, steps: NDArray[np.int64]) -> NDArray[np.float64]:
+        """Start (s) of the month of each step of ``steps``."""
+        idx = np.searchsorted(self.start_step, steps, side="right") - 1
+        return self.start_s[np.maximum(idx, 0)]
 
     def split(self, a: int, b: int) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
         """First step (P,) and start in s (P,) of each month that steps [a, b) touch."""
@@ -443,7 +447,7 @@ class World:
         store = seg.placement.store
         req = self.demand.requests[a:b]  # (n, C)
         # storage: writes, retention, migration
-        migration = self.storage.advance(a, store, req, self.grid.dt_s[a:b], seg.link_gbps, self._months.period_of)
+        migration = self.storage.advance(a, store, req, self.grid.dt_s[a:b], seg.link_gbps, self._months.periods_of)
         sites = np.array(self.sites, dtype=object)
         classes = np.array(self.classes, dtype=object)
         for period, (moves, copies) in migration.items():
