@@ -172,18 +172,22 @@ def demand_profile(scenario: Scenario, grid: TimeGrid) -> NDArray[np.float64]:
     mid = grid.mid_s
     countries = scenario.user_countries()
     points = [p for c in countries for p in c.points]
-    local_s = mid[:, None] + point_offsets_h(grid, points, mid) * 3600.0
+    # a point's profile depends only on its clock (standard offset and summer-time rule): each
+    # distinct clock is computed once, then the points are added up in order
+    first_of_clock: dict[tuple[float, str], reference.Point] = {}
+    for p in points:
+        first_of_clock.setdefault((p.utc_offset_std_h, p.dst), p)
+    of_clock = {clock: i for i, clock in enumerate(first_of_clock)}
+    local_s = mid[:, None] + point_offsets_h(grid, list(first_of_clock.values()), mid) * 3600.0
     start_weekday = grid.start_utc.weekday()
     hours = np.floor(local_s / 3600.0).astype(np.int64)
     hour_of_day = hours % 24
     weekday = (start_weekday + hours // 24) % 7
-    by_point = diurnal[hour_of_day] * weekly[weekday]
+    by_clock = diurnal[hour_of_day] * weekly[weekday]
     out = np.zeros((len(mid), len(countries)))
-    first = 0
     for c, country in enumerate(countries):
-        for k, p in enumerate(country.points):
-            out[:, c] += p.share * by_point[:, first + k]
-        first += len(country.points)
+        for p in country.points:
+            out[:, c] += p.share * by_clock[:, of_clock[(p.utc_offset_std_h, p.dst)]]
     return out
 
 
