@@ -15,6 +15,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import sys
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -25,8 +26,10 @@ from sim.report.charts.style import save_png
 
 __all__ = ["ChartJob", "render_pngs", "start_pngs"]
 
-#: Longest wait for the child, s; past it the child is stopped and the parent draws what it left.
-CHILD_TIMEOUT_S = 300.0
+#: Shortest wait for the child once the parent has drawn its charts, s. The wait is 10 x the
+#: parent's slowest chart if that is longer; past it the child is stopped (a child that inherited
+#: a lock held by another thread would wait for ever) and the parent draws what it left.
+CHILD_MIN_WAIT_S = 30.0
 
 #: States of a chart in the shared array: not taken yet, taken by the child, written by the child.
 _FREE, _CHILD, _WRITTEN = 0, 1, 2
@@ -93,12 +96,15 @@ class ChartJob:
                 for name in self.names:
                     self.write(name)
                 return
+            slowest = 0.0
             while (i := _take(self.state, -1)) >= 0:
+                started = time.perf_counter()
                 self.write(self.names[i])
+                slowest = max(slowest, time.perf_counter() - started)
         except BaseException:
             self.cancel()
             raise
-        self._join()
+        self._join(max(CHILD_MIN_WAIT_S, 10.0 * slowest))
         for i, name in enumerate(self.names):
             if self.state[i] == _CHILD:  # taken, never written: the child failed
                 self.write(name)
@@ -110,8 +116,8 @@ class ChartJob:
                 self.process.kill()
             self.process.join()
 
-    def _join(self) -> None:
-        self.process.join(CHILD_TIMEOUT_S)
+    def _join(self, timeout_s: float) -> None:
+        self.process.join(timeout_s)
         if self.process.is_alive():
             self.process.kill()
             self.process.join()

@@ -84,3 +84,32 @@ def test_no_fork_inside_a_jupyter_kernel(monkeypatch) -> None:
     assert not render._can_fork()
     monkeypatch.setitem(sys.modules, "IPython", types.SimpleNamespace(get_ipython=lambda: None))
     assert render._can_fork() == sys.platform.startswith("linux")
+
+
+@pytest.mark.skipif(not render._can_fork(), reason="no safe fork on this platform")
+def test_a_stuck_child_is_stopped_and_its_chart_drawn_by_the_parent(tmp_path: Path, monkeypatch) -> None:
+    """A child that never finishes (e.g. a lock inherited from another thread) costs a bounded wait."""
+    import time
+
+    parent = os.getpid()
+
+    def stuck() -> Figure:
+        if os.getpid() != parent:
+            time.sleep(600)
+        return _chart("stuck")
+
+    monkeypatch.setattr(render, "CHILD_MIN_WAIT_S", 1.0)
+    ref = tmp_path / "ref"
+    ref.mkdir()
+    render.render_pngs({"a.png": stuck}, ref, dpi=50, metadata={"Software": None}, parallel=False)
+    out = tmp_path / "out"
+    out.mkdir()
+    # the child starts at once and takes a.png first; the parent finds nothing left, waits, stops it
+    job = render.start_pngs({"a.png": stuck, "b.png": lambda: _chart("b")}, out, dpi=50,
+                            metadata={"Software": None})
+    time.sleep(0.5)  # let the child take a.png before the parent looks
+    started = time.perf_counter()
+    job.finish()
+    assert time.perf_counter() - started < 30
+    assert (out / "a.png").read_bytes() == (ref / "a.png").read_bytes()
+    assert (out / "b.png").exists()
