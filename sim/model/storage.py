@@ -89,7 +89,7 @@ def migrate_steps(moves, copies, drops, dt_s, decay, cap_gbps, stored, deleted, 
     adj = np.empty((n_classes, n_sites))
     pending_k = np.empty(n_classes)
     for i in range(dt_s.shape[0]):
-        if not (np.any(moves != 0.0) or np.any(copies != 0.0) or np.any(drops != 0.0)):
+        if not _pending(moves, copies, drops):
             return i
         _adjustment(moves, copies, drops, adj)
         for k in range(n_classes):
@@ -154,6 +154,21 @@ def migrate_steps(moves, copies, drops, dt_s, decay, cap_gbps, stored, deleted, 
             for s in range(n_sites):
                 stored[i, k, s] += adj[k, s]
     return dt_s.shape[0]
+
+
+@njit(cache=True)
+def _pending(moves, copies, drops):  # noqa: ANN001, ANN202 - compiled
+    """Whether any move, copy or drop is pending (``not MigrationBacklog.empty``)."""
+    for x in moves.flat:
+        if x != 0.0:
+            return True
+    for x in copies.flat:
+        if x != 0.0:
+            return True
+    for x in drops.flat:
+        if x != 0.0:
+            return True
+    return False
 
 
 @njit(cache=True)

@@ -95,10 +95,6 @@ class _Months:
         month_start_s = ((months[starts].astype("datetime64[s]") - first) / np.timedelta64(1, "s")).astype(float)
         return cls(starts.astype(np.int64), np.maximum(month_start_s, 0.0))
 
-    def period_of(self, step: int) -> float:
-        """Start (s) of the month of ``step``."""
-        return float(self.periods_of(np.array([step]))[0])
-
     def periods_of(self, steps: NDArray[np.int64]) -> NDArray[np.float64]:
         """Start (s) of the month of each step of ``steps``."""
         idx = np.searchsorted(self.start_step, steps, side="right") - 1
@@ -109,7 +105,7 @@ class _Months:
         cut = np.searchsorted(self.start_step, [a, b], side="right")
         bounds = np.unique(np.r_[a, self.start_step[cut[0] : cut[1]]])
         bounds = bounds[(bounds >= a) & (bounds < b)]
-        return bounds, np.array([self.period_of(int(s)) for s in bounds])
+        return bounds, self.periods_of(bounds)
 
 
 class World:

@@ -38,7 +38,7 @@ from matplotlib.figure import Figure
 from sim.report import charts
 from sim.report.format import format_eur
 from sim.report.io import atomic_dir, dumps_json
-from sim.report.render import start_pngs
+from sim.report.render import ChartJob
 from sim.results.replication import Results
 
 if TYPE_CHECKING:
@@ -314,7 +314,7 @@ def write_results(
 
             summary = add_uncertainty(summary, uncertainty)
         # the charts start first: where the platform can fork, a child draws part of them meanwhile
-        job = start_pngs(result_chart_builders(results, summary), tmp, dpi=110, metadata=_PNG_META) \
+        job = ChartJob(result_chart_builders(results, summary), tmp, dpi=110, metadata=_PNG_META) \
             if with_charts else None
         try:
             tables(tmp, summary)

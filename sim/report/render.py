@@ -24,7 +24,7 @@ from matplotlib.figure import Figure
 
 from sim.report.charts.style import save_png
 
-__all__ = ["ChartJob", "render_pngs", "start_pngs"]
+__all__ = ["ChartJob"]
 
 #: Shortest wait for the child once the parent has drawn its charts, s. The wait is 10 x the
 #: parent's slowest chart if that is longer; past it the child is stopped (a child that inherited
@@ -59,6 +59,9 @@ def _child(job: ChartJob) -> None:  # pragma: no cover - runs in the forked chil
 
 class ChartJob:
     """Charts being written, by a forked child (started here) and then by the caller (``finish``).
+
+    ``finish()`` draws the charts left and returns once every file is written; on an error it
+    stops the child and raises. ``cancel()`` stops the child when the folder is being discarded.
 
     Args:
         builders: file name -> function building the chart's figure.
@@ -138,31 +141,3 @@ def _in_jupyter_kernel() -> bool:
     ipython = sys.modules.get("IPython")
     shell = ipython.get_ipython() if ipython is not None and hasattr(ipython, "get_ipython") else None
     return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
-
-
-def start_pngs(builders: Mapping[str, ChartBuilder], folder: Path, *, dpi: float,
-               metadata: dict[str, str | None], parallel: bool = True) -> ChartJob:
-    """Start writing charts (a forked child starts on them); call ``finish()`` on the result.
-
-    Args:
-        builders: file name -> function building the chart's figure.
-        folder: where the PNG files go.
-        dpi: resolution, dots per inch.
-        metadata: PNG metadata, as for ``savefig``.
-        parallel: allow the forked child.
-
-    Returns:
-        The job; its ``finish()`` writes the rest and returns once every file is written.
-    """
-    return ChartJob(builders, folder, dpi=dpi, metadata=metadata, parallel=parallel)
-
-
-def render_pngs(builders: Mapping[str, ChartBuilder], folder: Path, *, dpi: float,
-                metadata: dict[str, str | None], parallel: bool = True) -> None:
-    """Write every chart of ``builders`` into ``folder`` (see :func:`start_pngs`)."""
-    job = start_pngs(builders, folder, dpi=dpi, metadata=metadata, parallel=parallel)
-    try:
-        job.finish()
-    except BaseException:
-        job.cancel()
-        raise

@@ -6,10 +6,8 @@ KPI names carry their unit (``_eur_per_year``, ``_pb``, ``_ms`` ...); per-site K
 
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any
 
 import numpy as np
@@ -77,8 +75,7 @@ def replication_result(m: Meters, scenario: Scenario) -> ReplicationResult:
     load = costs.site_load(m, scenario)
     by_year = costs.cost_by_year(m, scenario)
     cost = costs.horizon_cost_table(m, scenario, by_year)
-    crossing = functools.lru_cache(maxsize=None)(partial(residency_crossing, scenario))  # one answer per flow key
-    transfers = transfers_table(m, start, crossing)
+    transfers = transfers_table(m, start, lambda cls, src, dst: residency_crossing(scenario, cls, src, dst))
     latency = latency_table(m, access_mean_by_country_ms(m.countries, scenario.network.access))
     placement = placement_table(m, start)
     inside = residency_mask(scenario, m.countries, m.classes, m.sites)  # (C, K, S)

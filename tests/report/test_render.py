@@ -42,8 +42,8 @@ def test_two_processes_write_the_same_bytes_as_one(tmp_path: Path) -> None:
     one, two = tmp_path / "one", tmp_path / "two"
     one.mkdir()
     two.mkdir()
-    render.render_pngs(_builders(5), one, dpi=50, metadata={"Software": None}, parallel=False)
-    render.render_pngs(_builders(5), two, dpi=50, metadata={"Software": None}, parallel=True)
+    render.ChartJob(_builders(5), one, dpi=50, metadata={"Software": None}, parallel=False).finish()
+    render.ChartJob(_builders(5), two, dpi=50, metadata={"Software": None}, parallel=True).finish()
     assert _files(one) == _files(two)
     assert len(_files(one)) == 5
 
@@ -53,8 +53,8 @@ def test_a_chart_the_child_failed_on_is_drawn_by_the_parent(tmp_path: Path) -> N
     ref, out = tmp_path / "ref", tmp_path / "out"
     ref.mkdir()
     out.mkdir()
-    render.render_pngs(_builders(4), ref, dpi=50, metadata={"Software": None}, parallel=False)
-    job = render.start_pngs(_builders(4, fail_in_child={0, 1, 2, 3}), out, dpi=50, metadata={"Software": None})
+    render.ChartJob(_builders(4), ref, dpi=50, metadata={"Software": None}, parallel=False).finish()
+    job = render.ChartJob(_builders(4, fail_in_child={0, 1, 2, 3}), out, dpi=50, metadata={"Software": None})
     assert job.process is not None
     job.finish()
     assert job.process.exitcode == 1  # the child failed on the first chart it took
@@ -66,7 +66,7 @@ def test_an_error_in_the_parent_is_raised_and_stops_the_child(tmp_path: Path) ->
         raise ValueError("bad table")
 
     builders = {"a.png": broken, **{f"b{i}.png": (lambda i=i: _chart(str(i))) for i in range(3)}}
-    job = render.start_pngs(builders, tmp_path, dpi=50, metadata={"Software": None})
+    job = render.ChartJob(builders, tmp_path, dpi=50, metadata={"Software": None})
     with pytest.raises(ValueError, match="bad table"):
         job.finish()
     assert job.process is None or not job.process.is_alive()
@@ -101,11 +101,11 @@ def test_a_stuck_child_is_stopped_and_its_chart_drawn_by_the_parent(tmp_path: Pa
     monkeypatch.setattr(render, "CHILD_MIN_WAIT_S", 1.0)
     ref = tmp_path / "ref"
     ref.mkdir()
-    render.render_pngs({"a.png": stuck}, ref, dpi=50, metadata={"Software": None}, parallel=False)
+    render.ChartJob({"a.png": stuck}, ref, dpi=50, metadata={"Software": None}, parallel=False).finish()
     out = tmp_path / "out"
     out.mkdir()
     # the child starts at once and takes a.png first; the parent finds nothing left, waits, stops it
-    job = render.start_pngs({"a.png": stuck, "b.png": lambda: _chart("b")}, out, dpi=50,
+    job = render.ChartJob({"a.png": stuck, "b.png": lambda: _chart("b")}, out, dpi=50,
                             metadata={"Software": None})
     time.sleep(0.5)  # let the child take a.png before the parent looks
     started = time.perf_counter()
